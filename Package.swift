@@ -1,0 +1,26 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Kernels are compiled for the CPU that builds them (`-target-cpu native`): SIMD `addProduct`
+/// becomes a real FMA and AVX-512 is used where present. The binary is built where it runs
+/// (see ../README.md), so this never emits an instruction the machine lacks.
+let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
+
+let package = Package(
+    name: "CLEX",
+    products: [
+        .library(name: "CLEXTensor", targets: ["CLEXTensor"]),
+        .executable(name: "clex", targets: ["clex"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            path: "Sources/COpenBLAS",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "CLEXTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "CLEXBench", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
+        .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXBench"]),
+        .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
+    ]
+)

@@ -1,0 +1,4 @@
+import CLEXTensor
+
+OpenBLASCore.reexecWithFastCoreIfNeeded()
+print("OpenBLAS core: \(BLAS.coreName)")

@@ -1,4 +1,5 @@
 import CLEXTensor
+import Foundation
 
 OpenBLASCore.reexecWithFastCoreIfNeeded()
-print("OpenBLAS core: \(BLAS.coreName)")
+exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())))

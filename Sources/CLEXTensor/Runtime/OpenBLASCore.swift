@@ -13,7 +13,7 @@ public enum OpenBLASCore {
 
     /// The core type this CPU should use, from /proc/cpuinfo flags: "SkylakeX" with AVX-512F,
     /// "Haswell" with AVX2, nil otherwise (never SkylakeX without AVX-512: illegal instruction).
-    public static func recommendedCoreType(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) -> String? {
+    public static func recommendedCoreType(cpuinfo: String?) -> String? {
         guard let info = cpuinfo,
               let flagsLine = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return nil }
         let flags = Set(flagsLine.split(separator: " ").map(String.init))
@@ -22,10 +22,12 @@ public enum OpenBLASCore {
         return nil
     }
 
-    /// True when the loaded OpenBLAS picked a slow generic core although the CPU can do better.
-    public static var needsCoreOverride: Bool {
-        let current = BLAS.coreName.lowercased()
-        return slowCores.contains(current) && recommendedCoreType() != nil
+    /// The core to force, or nil when OpenBLAS's own choice (`coreName`) is already fine: only a
+    /// generic/old core on a CPU with AVX2 or AVX-512 is overridden (on AMD Zen 4 OpenBLAS picks
+    /// "Cooperlake" itself, as fast as any forced choice).
+    public static func override(coreName: String, cpuinfo: String?) -> String? {
+        guard slowCores.contains(coreName.lowercased()) else { return nil }
+        return recommendedCoreType(cpuinfo: cpuinfo)
     }
 
     /// If OpenBLAS selected a slow core and `OPENBLAS_CORETYPE` is unset, re-executes the current
@@ -33,8 +35,10 @@ public enum OpenBLASCore {
     /// was needed (or it failed, in which case a warning goes to stderr and the run continues).
     public static func reexecWithFastCoreIfNeeded() {
         let env = ProcessInfo.processInfo.environment
-        guard env["OPENBLAS_CORETYPE"] == nil, needsCoreOverride,
-              let core = recommendedCoreType() else { return }
+        guard env["OPENBLAS_CORETYPE"] == nil,
+              let core = override(coreName: BLAS.coreName,
+                                  cpuinfo: try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))
+        else { return }
         setenv("OPENBLAS_CORETYPE", core, 1)
         let args = CommandLine.arguments
         let path = "/proc/self/exe"

@@ -1,0 +1,43 @@
+import Foundation
+
+/// The `clex` command: one subcommand per user task; nothing numeric lives here.
+enum CommandLineTool {
+    static let usage = """
+    usage: clex <command> [options]
+
+    commands:
+      bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
+
+    Run `clex <command> --help` for the options of a command.
+    """
+
+    /// Dispatches to a subcommand; returns the process exit status.
+    static func run(_ args: [String]) -> Int32 {
+        guard let command = args.first else {
+            print(usage)
+            return 2
+        }
+        do {
+            switch command {
+            case "bench": return try BenchCommand.run(Array(args.dropFirst()))
+            case "-h", "--help", "help":
+                print(usage)
+                return 0
+            default:
+                throw UsageError("unknown command '\(command)'")
+            }
+        } catch let error as UsageError {
+            FileHandle.standardError.write("clex: \(error.message)\n\n\(usage)\n".data(using: .utf8)!)
+            return 2
+        } catch {
+            FileHandle.standardError.write("clex: \(error)\n".data(using: .utf8)!)
+            return 1
+        }
+    }
+}
+
+/// A command line the tool cannot interpret.
+struct UsageError: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
+}

@@ -28,7 +28,7 @@ public struct KernelBenchmarks {
             progress(row)
         }
         // Attention first, so the peak-RSS delta it reports is its own.
-        for row in attentionRows(gemmRate: nil) { add(row) }
+        for row in attentionRows() { add(row) }
         let (copyTiming, copyRate) = Baselines.copyBandwidth(minSeconds: minSeconds)
         add(BenchmarkRow(op: "baseline: parallel copy", shape: "64 MB", milliseconds: copyTiming.median * 1e3,
                          rate: copyRate, unit: "GB/s", ratio: nil, baseline: nil, note: nil))

@@ -5,14 +5,16 @@
 /// order, so walking them backwards is a valid topological order. A model or a positional method
 /// written with `Variable` ops gets its gradients without any hand derivation.
 ///
-/// A tape is for one forward/backward pass: make a new one per step (it keeps every recorded
-/// intermediate alive until it is released). Not thread-safe; record from one thread.
+/// A tape is for one forward/backward pass: make a new one per step. It keeps alive only what
+/// backward closures capture, so a forward over constants (inference) records shapes and nothing
+/// else: the same model code serves training and inference. Not thread-safe; record from one
+/// thread.
 public final class Tape {
     /// Turns the gradient of a node's value into contributions to its inputs via `GradientSink`.
     public typealias Backward = (_ gradient: Tensor, _ sink: GradientSink) -> Void
 
     struct Node {
-        let value: Tensor
+        let shape: [Int]
         let requiresGrad: Bool
         let backward: Backward?
     }
@@ -25,26 +27,26 @@ public final class Tape {
 
     /// A leaf whose gradient is wanted (a parameter or an input under test).
     public func variable(_ value: Tensor) -> Variable {
-        append(Node(value: value, requiresGrad: true, backward: nil))
+        append(value, Node(shape: value.shape, requiresGrad: true, backward: nil))
     }
 
     /// A leaf without gradient (data, positions, masks).
     public func constant(_ value: Tensor) -> Variable {
-        append(Node(value: value, requiresGrad: false, backward: nil))
+        append(value, Node(shape: value.shape, requiresGrad: false, backward: nil))
     }
 
     /// Records an op's result. `backward` is kept only if some input requires a gradient.
     public func record(_ value: Tensor, inputs: [Variable], backward: @escaping Backward) -> Variable {
         let needed = inputs.contains { $0.requiresGrad }
         for v in inputs { precondition(v.tape === self, "Tape.record: input belongs to another tape") }
-        return append(Node(value: value, requiresGrad: needed, backward: needed ? backward : nil))
+        return append(value, Node(shape: value.shape, requiresGrad: needed, backward: needed ? backward : nil))
     }
 
-    private func append(_ node: Node) -> Variable {
+    private func append(_ value: Tensor, _ node: Node) -> Variable {
         nodes.append(node)
         gradients.append(nil)
         ownsGradient.append(false)
-        return Variable(tape: self, id: nodes.count - 1, value: node.value, requiresGrad: node.requiresGrad)
+        return Variable(tape: self, id: nodes.count - 1, value: value, requiresGrad: node.requiresGrad)
     }
 
     /// Back-propagates from `output`, seeding its gradient with `seed` (default: ones, so a scalar
@@ -76,7 +78,7 @@ public final class Tape {
 
     func accumulate(_ g: Tensor, into id: Int) {
         guard nodes[id].requiresGrad else { return }
-        ShapeCheck.require(ShapeCheck.same("gradient accumulation", nodes[id].value.shape, g.shape))
+        ShapeCheck.require(ShapeCheck.same("gradient accumulation", nodes[id].shape, g.shape))
         guard let existing = gradients[id] else {
             // Store without copying; the tensor may be shared with another node's gradient, so
             // it is not ours to modify in place until we made our own copy.

@@ -10,6 +10,7 @@ let package = Package(
     name: "CLEX",
     products: [
         .library(name: "CLEXTensor", targets: ["CLEXTensor"]),
+        .library(name: "CLEXTokenizer", targets: ["CLEXTokenizer"]),
         .executable(name: "clex", targets: ["clex"]),
     ],
     targets: [
@@ -19,8 +20,11 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(name: "CLEXTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "CLEXTokenizer"),
         .target(name: "CLEXBench", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
         .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXBench"]),
         .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
+        .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
+                    resources: [.copy("Fixtures")]),
     ]
 )

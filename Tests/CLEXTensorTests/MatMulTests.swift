@@ -74,6 +74,22 @@ private func naiveMatmul(_ a: Tensor, _ b: Tensor, _ ta: Bool, _ tb: Bool) -> [F
         }
     }
 
+    @Test("a shape mismatch stops an optimised build with a message naming both shapes")
+    func mismatchStops() async {
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Ops.matmul(Tensor(zeros: [3, 5]), Tensor(zeros: [4, 2]))
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("inner dimensions differ for shapes [3, 5] and [4, 2]"), "\(message)")
+        }
+        await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+            _ = Ops.add(Tensor(zeros: [2, 3]), Tensor(zeros: [2]))
+        }.map { result in
+            let message = String(decoding: result.standardErrorContent, as: UTF8.self)
+            #expect(message.contains("shape [2] must equal the trailing dimensions of shape [2, 3]"), "\(message)")
+        }
+    }
+
     @Test("shape mismatch message names both shapes")
     func message() {
         let m = ShapeCheck.same("add", [2, 3], [3, 2])

@@ -38,7 +38,7 @@ public final class Tape {
     /// Records an op's result. `backward` is kept only if some input requires a gradient.
     public func record(_ value: Tensor, inputs: [Variable], backward: @escaping Backward) -> Variable {
         let needed = inputs.contains { $0.requiresGrad }
-        for v in inputs { precondition(v.tape === self, "Tape.record: input belongs to another tape") }
+        for v in inputs { requireArgument(v.tape === self, "Tape.record: input belongs to another tape") }
         return append(value, Node(shape: value.shape, requiresGrad: needed, backward: needed ? backward : nil))
     }
 
@@ -52,7 +52,7 @@ public final class Tape {
     /// Back-propagates from `output`, seeding its gradient with `seed` (default: ones, so a scalar
     /// loss gets d loss/d loss = 1). Gradients accumulate across calls until `zeroGradients()`.
     public func backward(_ output: Variable, seed: Tensor? = nil) {
-        precondition(output.tape === self, "backward: variable belongs to another tape")
+        requireArgument(output.tape === self, "backward: variable belongs to another tape")
         let s = seed ?? Tensor(shape: output.shape, repeating: 1)
         ShapeCheck.require(ShapeCheck.same("backward seed", output.shape, s.shape))
         let sink = GradientSink(tape: self)
@@ -67,7 +67,7 @@ public final class Tape {
 
     /// The accumulated gradient of a leaf after `backward`, or nil when none reached it.
     public func gradient(_ v: Variable) -> Tensor? {
-        precondition(v.tape === self, "gradient: variable belongs to another tape")
+        requireArgument(v.tape === self, "gradient: variable belongs to another tape")
         return gradients[v.id]
     }
 

@@ -15,6 +15,15 @@ public enum ShapeCheck {
     /// Stops the program with `message` when it is non-nil.
     @inlinable
     public static func require(_ message: @autoclosure () -> String?) {
-        if let m = message() { preconditionFailure(m) }
+        if let m = message() { fatalError(m) }
     }
+}
+
+/// Stops the program with `message` when `condition` is false: the engine's precondition for
+/// programmer errors. Unlike `precondition`, it keeps its message in optimised builds (`-O`
+/// drops precondition messages), so a shape mismatch in a release binary still says what
+/// disagreed.
+@inlinable
+public func requireArgument(_ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String) {
+    if !condition() { fatalError(message()) }
 }

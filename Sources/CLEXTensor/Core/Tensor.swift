@@ -23,7 +23,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// A zero-filled tensor.
     public init(zeros shape: [Int]) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
+        requireArgument(shape.allSatisfy { $0 >= 0 }, "Tensor: negative extent in shape \(shape)")
         self.shape = shape
         self.storage = TensorStorage(count: shape.reduce(1, *))
         self.offset = 0
@@ -52,7 +52,7 @@ public struct Tensor: @unchecked Sendable {
     /// A view over existing storage; `offset + shape.product` must fit in it.
     public init(storage: TensorStorage, offset: Int, shape: [Int]) {
         let n = shape.reduce(1, *)
-        precondition(offset >= 0 && offset + n <= storage.count,
+        requireArgument(offset >= 0 && offset + n <= storage.count,
                      "Tensor view of shape \(shape) at offset \(offset) exceeds storage of \(storage.count) elements")
         self.storage = storage
         self.offset = offset
@@ -67,7 +67,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// The single element of a one-element tensor.
     public var item: Float {
-        precondition(count == 1, "item: tensor of shape \(shape) has \(count) elements, expected 1")
+        requireArgument(count == 1, "item: tensor of shape \(shape) has \(count) elements, expected 1")
         return pointer.pointee
     }
 
@@ -78,10 +78,10 @@ public struct Tensor: @unchecked Sendable {
     }
 
     private func flatIndex(_ index: [Int]) -> Int {
-        precondition(index.count == shape.count, "index \(index) does not match shape \(shape)")
+        requireArgument(index.count == shape.count, "index \(index) does not match shape \(shape)")
         var flat = 0
         for (i, extent) in zip(index, shape) {
-            precondition(i >= 0 && i < extent, "index \(index) out of range for shape \(shape)")
+            requireArgument(i >= 0 && i < extent, "index \(index) out of range for shape \(shape)")
             flat = flat * extent + i
         }
         return flat
@@ -92,17 +92,17 @@ public struct Tensor: @unchecked Sendable {
         var resolved = newShape
         if let hole = newShape.firstIndex(of: -1) {
             let known = newShape.enumerated().filter { $0.offset != hole }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0, "reshaped: cannot reshape \(shape) to \(newShape)")
+            requireArgument(known > 0 && count % known == 0, "reshaped: cannot reshape \(shape) to \(newShape)")
             resolved[hole] = count / known
         }
-        precondition(resolved.reduce(1, *) == count && resolved.allSatisfy { $0 >= 0 },
+        requireArgument(resolved.reduce(1, *) == count && resolved.allSatisfy { $0 >= 0 },
                      "reshaped: cannot reshape \(shape) (\(count) elements) to \(newShape)")
         return Tensor(storage: storage, offset: offset, shape: resolved)
     }
 
     /// Rows `range` of the outermost dimension (a view).
     public func slice(rows range: Range<Int>) -> Tensor {
-        precondition(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
+        requireArgument(rank >= 1 && range.lowerBound >= 0 && range.upperBound <= shape[0],
                      "slice(rows: \(range)) out of range for shape \(shape)")
         let inner = shape.dropFirst().reduce(1, *)
         return Tensor(storage: storage, offset: offset + range.lowerBound * inner,
@@ -118,7 +118,7 @@ public struct Tensor: @unchecked Sendable {
 
     /// Overwrites every element with `other`'s (same count required).
     public func assign(_ other: Tensor) {
-        precondition(other.count == count, "assign: shape \(other.shape) into shape \(shape)")
+        requireArgument(other.count == count, "assign: shape \(other.shape) into shape \(shape)")
         pointer.update(from: other.pointer, count: count)
     }
 }

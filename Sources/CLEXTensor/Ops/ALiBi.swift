@@ -18,7 +18,7 @@ extension Ops {
     /// added to the logit of query position i and key position j in head h is −slope[h]·(i − j).
     /// 8 heads give 2^−1 … 2^−8; 12 heads give 2^−1 … 2^−8 then 2^−0.5, 2^−1.5, 2^−2.5, 2^−3.5.
     public static func alibiSlopes(heads: Int) -> [Float] {
-        precondition(heads >= 1, "alibiSlopes: need at least one head, got \(heads)")
+        requireArgument(heads >= 1, "alibiSlopes: need at least one head, got \(heads)")
         let closest = 1 << (Int.bitWidth - 1 - heads.leadingZeroBitCount)
         let n = Double(closest)
         var slopes = (1...closest).map { Float(pow(2.0, -8.0 * Double($0) / n)) }

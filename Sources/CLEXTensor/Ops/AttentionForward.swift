@@ -105,7 +105,7 @@ extension Ops {
             let inverse = 1 / rowSum[r]
             let o = oBlock + r * qs
             for c in 0..<d { o[c] *= inverse }
-            logSumExp?[(b * g.queryHeads + h) * g.queries + rows.lowerBound + r] = rowMax[r] + log(rowSum[r])
+            logSumExp?[(b * g.queryHeads + h) * g.queries + rows.lowerBound + r] = rowMax[r] + Foundation.log(rowSum[r])
         }
     }
 }
@@ -139,27 +139,27 @@ struct AttentionGeometry {
 
     /// Validates the shapes against each other and the options (programmer errors stop here).
     init(_ op: String, q: [Int], k: [Int], v: [Int], options: AttentionOptions) {
-        precondition((q.count == 3 || q.count == 4) && k.count == q.count,
+        requireArgument((q.count == 3 || q.count == 4) && k.count == q.count,
                      "\(op): q \(q) and k \(k) must both be [B, tokens, heads, D] or [tokens, heads, D]")
         ShapeCheck.require(ShapeCheck.same(op + " (k vs v)", k, v))
         let (q4, k4) = q.count == 4 ? (q, k) : ([1] + q, [1] + k)
-        precondition(q4[0] == k4[0] && q4[3] == k4[3],
+        requireArgument(q4[0] == k4[0] && q4[3] == k4[3],
                      "\(op): q \(q) and k \(k) must agree in batch and head dimension")
-        precondition(k4[2] >= 1 && q4[2] % k4[2] == 0,
+        requireArgument(k4[2] >= 1 && q4[2] % k4[2] == 0,
                      "\(op): query heads of q \(q) must be a multiple of the kv heads of k \(k)")
         batch = q4[0]; queries = q4[1]; queryHeads = q4[2]; headDim = q4[3]
         keys = k4[1]; kvHeads = k4[2]
-        precondition(!options.causal || keys >= queries,
+        requireArgument(!options.causal || keys >= queries,
                      "\(op): causal attention needs at least as many keys as queries: q \(q), k \(k)")
-        precondition(queries == 0 || keys >= 1, "\(op): queries \(q) without keys \(k)")
+        requireArgument(queries == 0 || keys >= 1, "\(op): queries \(q) without keys \(k)")
         if let s = options.alibiSlopes {
-            precondition(s.count == queryHeads, "\(op): \(s.count) ALiBi slopes for q \(q) with \(queryHeads) heads")
+            requireArgument(s.count == queryHeads, "\(op): \(s.count) ALiBi slopes for q \(q) with \(queryHeads) heads")
         }
         if let p = options.queryPositions {
-            precondition(p.count == queries, "\(op): \(p.count) query positions for q \(q)")
+            requireArgument(p.count == queries, "\(op): \(p.count) query positions for q \(q)")
         }
         if let p = options.keyPositions {
-            precondition(p.count == keys, "\(op): \(p.count) key positions for k \(k)")
+            requireArgument(p.count == keys, "\(op): \(p.count) key positions for k \(k)")
         }
         queryStride = queryHeads * headDim
         kvStride = kvHeads * headDim

@@ -78,16 +78,16 @@ struct MatMulPlan {
     let bShared: Bool
 
     init(_ a: [Int], _ b: [Int], _ transA: Bool, _ transB: Bool) {
-        precondition(a.count >= 2 && b.count >= 2,
+        requireArgument(a.count >= 2 && b.count >= 2,
                      "matmul: operands need at least 2 dimensions, got shapes \(a) and \(b)")
         let am = transA ? a[a.count - 1] : a[a.count - 2]
         let ak = transA ? a[a.count - 2] : a[a.count - 1]
         let bk = transB ? b[b.count - 1] : b[b.count - 2]
         let bn = transB ? b[b.count - 2] : b[b.count - 1]
         let aBatch = Array(a.dropLast(2)), bBatch = Array(b.dropLast(2))
-        precondition(ak == bk,
+        requireArgument(ak == bk,
                      "matmul: inner dimensions differ for shapes \(a) and \(b) (transposeA: \(transA), transposeB: \(transB))")
-        precondition(bBatch.isEmpty || aBatch == bBatch,
+        requireArgument(bBatch.isEmpty || aBatch == bBatch,
                      "matmul: batch dimensions differ for shapes \(a) and \(b)")
         self.batch = aBatch
         self.m = am; self.n = bn; self.k = ak

@@ -95,7 +95,7 @@ extension Ops {
     }
 
     private static func permuteRotaryRows(_ op: String, _ weight: Tensor, heads: Int, toInterleaved: Bool) -> Tensor {
-        precondition(weight.rank >= 1 && heads > 0 && weight.shape[0] % (2 * heads) == 0,
+        requireArgument(weight.rank >= 1 && heads > 0 && weight.shape[0] % (2 * heads) == 0,
                      "\(op): shape \(weight.shape) needs a first dimension divisible by 2 × heads (\(heads))")
         let rows = weight.shape[0]
         let out = Tensor(zeros: weight.shape)
@@ -221,17 +221,17 @@ struct RotaryPlan {
     var half: Int { rotary / 2 }
 
     init(_ op: String, x: [Int], positions: Int, frequencies: [Int], rotaryDim: Int?) {
-        precondition(x.count == 3 || x.count == 4,
+        requireArgument(x.count == 3 || x.count == 4,
                      "\(op): x must be [B, T, H, D] or [T, H, D], got shape \(x)")
         shape = x
         batch = x.count == 4 ? x[0] : 1
         (tokens, heads, dim) = (x[x.count - 3], x[x.count - 2], x[x.count - 1])
         rotary = rotaryDim ?? dim
-        precondition(rotary >= 2 && rotary % 2 == 0 && rotary <= dim,
+        requireArgument(rotary >= 2 && rotary % 2 == 0 && rotary <= dim,
                      "\(op): rotaryDim \(rotary) must be even and in 2…\(dim) for x of shape \(x)")
-        precondition(positions == tokens,
+        requireArgument(positions == tokens,
                      "\(op): \(positions) positions for x of shape \(x) (\(tokens) tokens)")
-        precondition(frequencies == [rotary / 2],
+        requireArgument(frequencies == [rotary / 2],
                      "\(op): frequencies of shape \(frequencies) must be [\(rotary / 2)] (rotaryDim \(rotary), x \(x))")
     }
 

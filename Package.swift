@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "CLEXTensor", targets: ["CLEXTensor"]),
         .library(name: "CLEXTokenizer", targets: ["CLEXTokenizer"]),
+        .library(name: "CLEXFormats", targets: ["CLEXFormats"]),
         .executable(name: "clex", targets: ["clex"]),
     ],
     targets: [
@@ -21,9 +22,11 @@ let package = Package(
         ),
         .target(name: "CLEXTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CLEXTokenizer"),
+        .target(name: "CLEXFormats", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
         .target(name: "CLEXBench", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
         .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXBench"]),
         .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
+        .testTarget(name: "CLEXFormatsTests", dependencies: ["CLEXFormats"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
                     resources: [.copy("Fixtures")]),
     ]

@@ -16,7 +16,7 @@ public struct KernelBenchmarks {
     /// The full benchmark (about a minute) or a quick pass (seconds) for smoke tests.
     public init(quick: Bool) {
         minSeconds = quick ? 0.05 : 0.5
-        attentionLengths = quick ? [256] : [2048, 8192]
+        attentionLengths = quick ? [256] : [8192, 2048]
         tokens = quick ? 256 : 2048
     }
 

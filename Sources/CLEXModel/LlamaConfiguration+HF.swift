@@ -1,0 +1,82 @@
+import Foundation
+
+/// Reading and writing HF `config.json` (transformers' LlamaConfig field names).
+extension LlamaConfiguration {
+    /// Keys of LlamaConfig and of PretrainedConfig that this tool reads or may safely ignore.
+    /// Anything else is reported by `unknownKeys` (real configs carry extra bookkeeping keys,
+    /// so unknown keys are listed, not rejected).
+    static let knownKeys: Set<String> = [
+        "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+        "num_key_value_heads", "head_dim", "hidden_act", "max_position_embeddings", "initializer_range",
+        "rms_norm_eps", "use_cache", "pad_token_id", "bos_token_id", "eos_token_id", "pretraining_tp",
+        "tie_word_embeddings", "rope_theta", "rope_scaling", "rope_parameters", "attention_bias",
+        "attention_dropout", "mlp_bias", "architectures", "model_type", "torch_dtype", "dtype",
+        "transformers_version", "_name_or_path", "log_scale", "use_flashattn", "rope_type",
+    ]
+
+    /// Parses an HF config.json. Features this tool does not implement (biases, activations
+    /// other than SiLU) are refused with an error naming the key.
+    public init(hfConfig data: Data, source: String) throws {
+        let f = try JSONFields(data: data, source: source)
+        if let type = try f.string("model_type"), type != "llama" {
+            throw f.error("model_type", "expected \"llama\", found \"\(type)\"")
+        }
+        func required(_ key: String) throws -> Int {
+            guard let v = try f.int(key) else { throw f.error(key, "required key is missing") }
+            return v
+        }
+        if let act = try f.string("hidden_act"), act != "silu" {
+            throw f.error("hidden_act", "only \"silu\" (SwiGLU) is supported, found \"\(act)\"")
+        }
+        if try f.bool("attention_bias") == true { throw f.error("attention_bias", "attention biases are not supported") }
+        if try f.bool("mlp_bias") == true { throw f.error("mlp_bias", "MLP biases are not supported") }
+        let heads = try required("num_attention_heads")
+        self.init(vocabularySize: try required("vocab_size"),
+                  hiddenSize: try required("hidden_size"),
+                  intermediateSize: try required("intermediate_size"),
+                  layerCount: try required("num_hidden_layers"),
+                  headCount: heads,
+                  keyValueHeadCount: try f.int("num_key_value_heads"),
+                  headDimension: try f.int("head_dim"),
+                  rmsNormEpsilon: Float(try f.double("rms_norm_eps") ?? 1e-6),
+                  ropeTheta: try f.double("rope_theta") ?? 10000,
+                  maxPositionEmbeddings: try f.int("max_position_embeddings") ?? 2048,
+                  tieWordEmbeddings: try f.bool("tie_word_embeddings") ?? false,
+                  rotaryLayout: .rotateHalf,
+                  bosTokenID: try f.int("bos_token_id"),
+                  eosTokenIDs: try f.ints("eos_token_id") ?? [],
+                  ropeScalingJSON: nil)
+        if let scaling = f.object["rope_scaling"] ?? f.object["rope_parameters"], !(scaling is NSNull) {
+            guard JSONSerialization.isValidJSONObject(scaling) else {
+                throw f.error("rope_scaling", "expected an object")
+            }
+            ropeScalingJSON = try JSONSerialization.data(withJSONObject: scaling, options: [.sortedKeys])
+        }
+        try validate(source: source)
+    }
+
+    /// Keys of an HF config that this tool neither reads nor knows to be irrelevant.
+    public static func unknownKeys(hfConfig data: Data) -> [String] {
+        guard let o = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return [] }
+        return o.keys.filter { !knownKeys.contains($0) }.sorted()
+    }
+
+    /// The config.json an HF `LlamaForCausalLM` loads, with `extra` members merged in (e.g. CLEX's
+    /// `log_scale`).
+    public func hfConfigJSON(extra: [String: Any] = [:]) throws -> Data {
+        var o: [String: Any] = [
+            "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "vocab_size": vocabularySize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize,
+            "num_hidden_layers": layerCount, "num_attention_heads": headCount,
+            "num_key_value_heads": keyValueHeadCount, "head_dim": headDimension, "hidden_act": "silu",
+            "max_position_embeddings": maxPositionEmbeddings, "rms_norm_eps": Double(rmsNormEpsilon),
+            "rope_theta": ropeTheta, "tie_word_embeddings": tieWordEmbeddings,
+            "attention_bias": false, "mlp_bias": false, "torch_dtype": "float32",
+        ]
+        if let bos = bosTokenID { o["bos_token_id"] = bos }
+        if eosTokenIDs.count == 1 { o["eos_token_id"] = eosTokenIDs[0] } else if !eosTokenIDs.isEmpty { o["eos_token_id"] = eosTokenIDs }
+        if let scaling = ropeScalingJSON, let obj = try? JSONSerialization.jsonObject(with: scaling) { o["rope_scaling"] = obj }
+        for (k, v) in extra { o[k] = v }
+        return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
+    }
+}

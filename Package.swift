@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "CLEXModel", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer"],
                 swiftSettings: kernelFlags),
         .target(name: "CLEXBench", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
-        .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXBench"]),
+        .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXModel", "CLEXBench"]),
         .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXModelTests", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXFormatsTests", dependencies: ["CLEXFormats"], swiftSettings: kernelFlags),

@@ -6,6 +6,7 @@ enum CommandLineTool {
     usage: clex <command> [options]
 
     commands:
+      generate --model FILE --prompt TEXT     continue a prompt (greedy or sampled)
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
 
     Run `clex <command> --help` for the options of a command.
@@ -20,6 +21,7 @@ enum CommandLineTool {
         do {
             switch command {
             case "bench": return try BenchCommand.run(Array(args.dropFirst()))
+            case "generate": return try GenerateCommand.run(Array(args.dropFirst()))
             case "-h", "--help", "help":
                 print(usage)
                 return 0

@@ -1,0 +1,142 @@
+import CLEXFormats
+import CLEXTensor
+import CLEXTokenizer
+import Foundation
+
+/// A model read from disk, with its tokenizer when the checkpoint carries one.
+public struct LoadedModel {
+    public var model: LlamaModel
+    public var tokenizer: (any Tokenizer)?
+    /// The checkpoint it came from.
+    public var checkpoint: any CheckpointTensors
+}
+
+/// Errors of the loader beyond those of the file formats.
+public struct ModelLoadError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Loads LLaMA-family checkpoints: GGUF, HF safetensors (one file, a directory or a sharded
+/// index, with `config.json` beside it) and llama2.c `.bin` files (with `tokenizer.bin` beside
+/// them when present). Every tensor's shape is checked against the configuration before use.
+public enum ModelLoader {
+    /// Opens and converts `path`.
+    public static func load(_ path: String) throws -> LoadedModel {
+        let checkpoint = try Checkpoint.open(path)
+        switch checkpoint {
+        case let gguf as GGUFFile:
+            let config = try LlamaConfiguration(gguf: gguf.metadata, tensorNames: Set(gguf.tensorNames))
+            let parameters = try readParameters(checkpoint, config, scheme: .gguf)
+            let tokenizer = try BPETokenizer(gguf: ggufTokenizerMetadata(gguf.metadata))
+            return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
+                               tokenizer: tokenizer, checkpoint: checkpoint)
+        case let llama2c as Llama2CCheckpoint:
+            let c = llama2c.config
+            let config = LlamaConfiguration(
+                vocabularySize: c.vocabSize, hiddenSize: c.dim, intermediateSize: c.hiddenDim,
+                layerCount: c.layerCount, headCount: c.headCount, keyValueHeadCount: c.kvHeadCount,
+                rmsNormEpsilon: 1e-5, ropeTheta: 10000, maxPositionEmbeddings: c.seqLen,
+                tieWordEmbeddings: c.sharedClassifier, rotaryLayout: .interleaved, bosTokenID: 1, eosTokenIDs: [2])
+            try config.validate(source: path)
+            let parameters = try readParameters(checkpoint, config, scheme: .huggingFace)
+            let tokenizerPath = (path as NSString).deletingLastPathComponent + "/tokenizer.bin"
+            let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
+                ? try BPETokenizer(gguf: llama2cTokenizerMetadata(Llama2CTokenizerFile(path: tokenizerPath, vocabSize: c.vocabSize)))
+                : nil
+            return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
+                               tokenizer: tokenizer, checkpoint: checkpoint)
+        default:
+            let directory = isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
+            let configPath = (directory as NSString).appendingPathComponent("config.json")
+            guard let data = FileManager.default.contents(atPath: configPath) else {
+                throw ModelLoadError("\(path): a safetensors checkpoint needs its config.json beside it; \(configPath) is missing")
+            }
+            let config = try LlamaConfiguration(hfConfig: data, source: configPath)
+            let parameters = try readParameters(checkpoint, config, scheme: .huggingFace)
+            let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
+            let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
+                ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath)) : nil
+            return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
+                               tokenizer: tokenizer, checkpoint: checkpoint)
+        }
+    }
+
+    /// Reads every parameter, checking names and shapes against `config`.
+    static func readParameters(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
+                               scheme: CheckpointNames.Scheme) throws -> LlamaParameters {
+        var layers: [[CheckpointNames.LayerSlot: Tensor]] = Array(repeating: [:], count: config.layerCount)
+        var top: [CheckpointNames.Slot: Tensor] = [:]
+        for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
+            let name = CheckpointNames.name(slot, scheme)
+            let expected = CheckpointNames.shape(slot, config)
+            guard checkpoint.contains(name) else {
+                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
+            }
+            let shape = try checkpoint.shape(of: name)
+            guard shape == expected else {
+                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' has shape \(shape), but the configuration needs \(expected)")
+            }
+            let tensor = try checkpoint.tensor(name)
+            if case .layer(let i, let s) = slot { layers[i][s] = tensor } else { top[slot] = tensor }
+        }
+        return LlamaParameters(
+            embedding: top[.embedding]!,
+            layers: layers.map { l in
+                LlamaLayerParameters(attentionNorm: l[.attentionNorm]!, query: l[.query]!, key: l[.key]!,
+                                     value: l[.value]!, output: l[.output]!, mlpNorm: l[.mlpNorm]!,
+                                     gate: l[.gate]!, up: l[.up]!, down: l[.down]!)
+            },
+            finalNorm: top[.finalNorm]!,
+            outputHead: top[.outputHead])
+    }
+
+    /// The tokenizer keys of GGUF metadata as the plain values `GGUFTokenizerMetadata` reads.
+    static func ggufTokenizerMetadata(_ metadata: CheckpointMetadata) throws -> GGUFTokenizerMetadata {
+        var plain: [String: Any] = [:]
+        for (key, value) in metadata.entries where key.hasPrefix("tokenizer.") {
+            plain[key] = plainValue(value)
+        }
+        return try GGUFTokenizerMetadata(metadata: plain)
+    }
+
+    static func plainValue(_ v: MetadataValue) -> Any {
+        switch v {
+        case .uint8(let x): return Int(x)
+        case .int8(let x): return Int(x)
+        case .uint16(let x): return Int(x)
+        case .int16(let x): return Int(x)
+        case .uint32(let x): return Int(x)
+        case .int32(let x): return Int(x)
+        case .uint64(let x): return Int(clamping: x)
+        case .int64(let x): return Int(x)
+        case .float32(let x): return Double(x)
+        case .float64(let x): return x
+        case .bool(let x): return x
+        case .string(let x): return x
+        case .array(_, let items): return items.map(plainValue)
+        }
+    }
+
+    /// llama2.c's tokenizer.bin as SentencePiece-style metadata: its exporter wrote pieces with
+    /// "▁" turned into spaces, so spaces become "▁" again; ids 0, 1, 2 are <unk>, <s>, </s> and
+    /// `<0xNN>` pieces are byte-fallback tokens (karpathy/llama2.c tokenizer.py).
+    static func llama2cTokenizerMetadata(_ file: Llama2CTokenizerFile) -> GGUFTokenizerMetadata {
+        var types: [Int32] = []
+        let tokens = file.tokens.enumerated().map { i, bytes -> String in
+            let text = String(decoding: bytes, as: UTF8.self)
+            let isByte = text.count == 6 && text.hasPrefix("<0x") && text.hasSuffix(">")
+            types.append(i == 0 ? GGUFTokenType.unknown.rawValue
+                         : i < 3 ? GGUFTokenType.control.rawValue
+                         : isByte ? GGUFTokenType.byte.rawValue : GGUFTokenType.normal.rawValue)
+            return isByte ? text : text.replacingOccurrences(of: " ", with: "\u{2581}")
+        }
+        return GGUFTokenizerMetadata(model: "llama", tokens: tokens, scores: file.scores, tokenTypes: types,
+                                     bosID: 1, eosID: 2, unknownID: 0, addBOS: true)
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var dir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: path, isDirectory: &dir) && dir.boolValue
+    }
+}

@@ -4,7 +4,7 @@ import CLEXTokenizer
 import Foundation
 
 /// A model read from disk, with its tokenizer when the checkpoint carries one.
-public struct LoadedModel {
+public struct LoadedModel: Sendable {
     public var model: LlamaModel
     public var tokenizer: (any Tokenizer)?
     /// The checkpoint it came from.
@@ -28,7 +28,8 @@ public enum ModelLoader {
         case let gguf as GGUFFile:
             let config = try LlamaConfiguration(gguf: gguf.metadata, tensorNames: Set(gguf.tensorNames))
             let parameters = try readParameters(checkpoint, config, scheme: .gguf)
-            let tokenizer = try BPETokenizer(gguf: ggufTokenizerMetadata(gguf.metadata))
+            let tokenizer = gguf.metadata.contains("tokenizer.ggml.model")
+                ? try BPETokenizer(gguf: ggufTokenizerMetadata(gguf.metadata)) : nil
             return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
                                tokenizer: tokenizer, checkpoint: checkpoint)
         case let llama2c as Llama2CCheckpoint:

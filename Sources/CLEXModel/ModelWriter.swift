@@ -1,0 +1,25 @@
+import CLEXFormats
+import CLEXTensor
+import Foundation
+
+/// Saves models as HF checkpoints: `model.safetensors` (Float32, HF names, q/k rows in the
+/// rotate_half order HF expects) and `config.json`, each written atomically.
+public enum ModelWriter {
+    /// Writes `model` into `directory` (created if needed). `extraTensors` (e.g. CLEX's ODE
+    /// weights) and `extraConfig` members are added as given.
+    public static func saveHF(_ model: LlamaModel, to directory: String,
+                              extraTensors: [(String, Tensor)] = [], extraConfig: [String: Any] = [:]) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let hf = model.withRotaryLayout(.rotateHalf)
+        let c = hf.configuration
+        var writer = SafetensorsWriter(metadata: ["format": "pt"])
+        for slot in CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings) {
+            writer.addTensor(CheckpointNames.name(slot, .huggingFace), hf.parameters[slot]!)
+        }
+        for (name, tensor) in extraTensors { writer.addTensor(name, tensor) }
+        try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
+        let config = try c.hfConfigJSON(extra: extraConfig)
+        try config.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")),
+                         options: .atomic)
+    }
+}

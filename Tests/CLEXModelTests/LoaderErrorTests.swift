@@ -1,0 +1,98 @@
+import CLEXFormats
+import CLEXModel
+import CLEXTensor
+import Foundation
+import Testing
+
+@Suite("model loading errors") struct LoaderErrorTests {
+    func message(_ body: () throws -> Void) -> String {
+        do { try body(); return "no error" } catch { return "\(error)" }
+    }
+
+    @Test("a safetensors file without config.json names the missing file")
+    func missingConfig() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ModelWriter.saveHF(tinyModel(), to: dir)
+        try FileManager.default.removeItem(atPath: dir + "/config.json")
+        let m = message { _ = try ModelLoader.load(dir + "/model.safetensors") }
+        #expect(m.contains("config.json") && m.contains("missing"), "\(m)")
+    }
+
+    @Test("a tensor whose shape disagrees with config.json names the tensor and both shapes")
+    func shapeMismatch() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = tinyModel()
+        try ModelWriter.saveHF(model, to: dir)
+        // Rewrite config.json with a wider MLP than the weights have.
+        var config = model.configuration
+        config.intermediateSize = 96
+        try config.hfConfigJSON().write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let m = message { _ = try ModelLoader.load(dir) }
+        #expect(m.contains("model.layers.0.mlp.gate_proj.weight") && m.contains("[80, 48]") && m.contains("[96, 48]"), "\(m)")
+    }
+
+    @Test("a missing tensor is named")
+    func missingTensor() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = tinyModel(tied: false)
+        try ModelWriter.saveHF(model, to: dir)
+        var config = model.configuration
+        config.layerCount = 3
+        try config.hfConfigJSON().write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let m = message { _ = try ModelLoader.load(dir) }
+        #expect(m.contains("model.layers.2.input_layernorm.weight") && m.contains("missing"), "\(m)")
+    }
+
+    @Test("a GGUF file of another architecture or without a required key is refused by key")
+    func ggufMetadata() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var w = GGUFWriter()
+        w.addMetadata("general.architecture", .string("gpt2"))
+        w.addTensor("token_embd.weight", Tensor(zeros: [4, 2]))
+        try w.write(to: dir + "/a.gguf")
+        let m1 = message { _ = try ModelLoader.load(dir + "/a.gguf") }
+        #expect(m1.contains("general.architecture") && m1.contains("gpt2"), "\(m1)")
+
+        var v = GGUFWriter()
+        v.addMetadata("general.architecture", .string("llama"))
+        v.addMetadata("llama.attention.head_count", .uint32(2))
+        v.addTensor("token_embd.weight", Tensor(zeros: [4, 2]))
+        try v.write(to: dir + "/b.gguf")
+        let m2 = message { _ = try ModelLoader.load(dir + "/b.gguf") }
+        #expect(m2.contains("b.gguf") && m2.contains("llama.embedding_length"), "\(m2)")
+    }
+
+    @Test("a tiny model written as GGUF (interleaved rows) loads and matches the original")
+    func ggufRoundTrip() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = tinyModel(tied: true)
+        let c = model.configuration
+        let gguf = model.withRotaryLayout(.interleaved)
+        var w = GGUFWriter()
+        w.addMetadata("general.architecture", .string("llama"))
+        w.addMetadata("llama.vocab_size", .uint32(UInt32(c.vocabularySize)))
+        w.addMetadata("llama.embedding_length", .uint32(UInt32(c.hiddenSize)))
+        w.addMetadata("llama.feed_forward_length", .uint32(UInt32(c.intermediateSize)))
+        w.addMetadata("llama.block_count", .uint32(UInt32(c.layerCount)))
+        w.addMetadata("llama.attention.head_count", .uint32(UInt32(c.headCount)))
+        w.addMetadata("llama.attention.head_count_kv", .uint32(UInt32(c.keyValueHeadCount)))
+        w.addMetadata("llama.attention.layer_norm_rms_epsilon", .float32(c.rmsNormEpsilon))
+        w.addMetadata("llama.rope.freq_base", .float32(Float(c.ropeTheta)))
+        w.addMetadata("llama.context_length", .uint32(UInt32(c.maxPositionEmbeddings)))
+        for slot in CheckpointNames.slots(layers: c.layerCount, tied: true) {
+            w.addTensor(CheckpointNames.name(slot, .gguf), gguf.parameters[slot]!, as: .f16)
+        }
+        try w.write(to: dir + "/tiny.gguf")
+        let loaded = try ModelLoader.load(dir + "/tiny.gguf")
+        #expect(loaded.model.configuration.rotaryLayout == .interleaved)
+        #expect(loaded.tokenizer == nil)
+        let tokens = InferenceTests.tokens
+        // F16 storage rounds weights to ~3 significant digits.
+        #expect(worstRelativeError(try prefillLogits(loaded.model, tokens), try prefillLogits(model, tokens)) < 0.02)
+    }
+}

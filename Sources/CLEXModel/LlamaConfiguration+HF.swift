@@ -12,6 +12,7 @@ extension LlamaConfiguration {
         "tie_word_embeddings", "rope_theta", "rope_scaling", "rope_parameters", "attention_bias",
         "attention_dropout", "mlp_bias", "architectures", "model_type", "torch_dtype", "dtype",
         "transformers_version", "_name_or_path", "log_scale", "use_flashattn", "rope_type",
+        "partial_rotary_factor", "original_max_position_embeddings",
     ]
 
     /// Parses an HF config.json. Features this tool does not implement (biases, activations
@@ -39,7 +40,7 @@ extension LlamaConfiguration {
                   keyValueHeadCount: try f.int("num_key_value_heads"),
                   headDimension: try f.int("head_dim"),
                   rmsNormEpsilon: Float(try f.double("rms_norm_eps") ?? 1e-6),
-                  ropeTheta: try f.double("rope_theta") ?? 10000,
+                  ropeTheta: try f.object("rope_parameters")?.double("rope_theta") ?? f.double("rope_theta") ?? 10000,
                   maxPositionEmbeddings: try f.int("max_position_embeddings") ?? 2048,
                   tieWordEmbeddings: try f.bool("tie_word_embeddings") ?? false,
                   rotaryLayout: .rotateHalf,

@@ -1,0 +1,34 @@
+import Foundation
+
+/// Learning rate by step: linear warm-up from 0, then constant or cosine decay to `minimum`.
+public struct LearningRateSchedule: Sendable, Codable, Equatable {
+    public enum Shape: String, Sendable, Codable { case constant, cosine }
+    public var peak: Float
+    public var warmupSteps: Int
+    public var totalSteps: Int
+    public var shape: Shape
+    /// Floor of the cosine decay, as a fraction of `peak`.
+    public var minimumFraction: Float
+
+    public init(peak: Float, warmupSteps: Int, totalSteps: Int, shape: Shape = .cosine, minimumFraction: Float = 0.1) {
+        self.peak = peak
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
+        self.shape = shape
+        self.minimumFraction = minimumFraction
+    }
+
+    /// The rate for 1-based `step`.
+    public func rate(at step: Int) -> Float {
+        if step <= warmupSteps && warmupSteps > 0 { return peak * Float(step) / Float(warmupSteps) }
+        switch shape {
+        case .constant: return peak
+        case .cosine:
+            let span = max(totalSteps - warmupSteps, 1)
+            let progress = min(max(Double(step - warmupSteps) / Double(span), 0), 1)
+            let cosine = 0.5 * (1 + cos(Double.pi * progress))
+            let floor = Double(minimumFraction)
+            return peak * Float(floor + (1 - floor) * cosine)
+        }
+    }
+}

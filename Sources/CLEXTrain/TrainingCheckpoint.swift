@@ -1,0 +1,125 @@
+import CLEXFormats
+import CLEXModel
+import CLEXTensor
+import Foundation
+
+/// Training checkpoints: `<output>/checkpoint-NNNNNN/` holding the model as an HF checkpoint
+/// (`model.safetensors` + `config.json`, with the positional method's learned tensors and
+/// `rope_scaling`), `optimizer.safetensors` (AdamW moments) and `trainer_state.json` (step, data
+/// cursor, RNG state, options). Each is built in a temporary directory and renamed into place,
+/// then `<output>/latest` names it (also replaced atomically); older checkpoints beyond
+/// `keepCheckpoints` are removed. A run killed at any moment leaves the previous one intact.
+public enum TrainingCheckpoint {
+    struct State: Codable {
+        var step: Int
+        var cursor: ChunkBatcher.Cursor
+        var generator: [UInt64]
+        var options: TrainingOptions
+        var signature: [String: String]
+        var positional: String
+        var optimizerStep: Int
+    }
+
+    /// Writes a checkpoint of `trainer` under `output`; returns its directory.
+    static func save(_ trainer: Trainer, to output: String) throws -> String {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
+        let name = String(format: "checkpoint-%06d", trainer.step)
+        let final = (output as NSString).appendingPathComponent(name)
+        let temporary = (output as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
+        try? fm.removeItem(atPath: temporary)
+        let learned = trainer.positional.learnedParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        try ModelWriter.saveHF(trainer.model, to: temporary, extraTensors: learned,
+                               extraConfig: try trainer.positional.configuration.hfConfigMembers())
+        var moments = SafetensorsWriter(metadata: ["step": "\(trainer.optimizer.step)"])
+        for (param, state) in trainer.optimizer.moments {
+            moments.addTensor("exp_avg." + param, state.m)
+            moments.addTensor("exp_avg_sq." + param, state.v)
+        }
+        try moments.write(to: (temporary as NSString).appendingPathComponent("optimizer.safetensors"))
+        let state = State(step: trainer.step, cursor: trainer.batcher.cursor, generator: trainer.generator.state,
+                          options: trainer.options, signature: trainer.options.resumeSignature,
+                          positional: trainer.positional.configuration.scheme.typeName,
+                          optimizerStep: trainer.optimizer.step)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(state).write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent("trainer_state.json")),
+                                        options: .atomic)
+        if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
+        try fm.moveItem(atPath: temporary, toPath: final)
+        try Data(name.utf8).write(to: URL(fileURLWithPath: (output as NSString).appendingPathComponent("latest")), options: .atomic)
+        let all = ((try? fm.contentsOfDirectory(atPath: output)) ?? []).filter { $0.hasPrefix("checkpoint-") }.sorted()
+        for old in all.dropLast(trainer.options.keepCheckpoints) where old != name {
+            try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(old))
+        }
+        return final
+    }
+
+    /// A trainer continuing the run whose checkpoints are in `output`, exactly where its latest
+    /// checkpoint stopped. Refuses (naming what differs) a checkpoint that is missing, corrupt,
+    /// or from a run with other options, another architecture or another positional method.
+    public static func resume(output: String, model: LlamaModel, positional: any PositionalMethod,
+                              training: [Int32], validation: [Int32], options: TrainingOptions) throws -> Trainer {
+        let latestPath = (output as NSString).appendingPathComponent("latest")
+        guard let latest = FileManager.default.contents(atPath: latestPath).flatMap({ String(data: $0, encoding: .utf8) }) else {
+            throw TrainingError.resumeRefused("\(latestPath) is missing: \(output) holds no finished checkpoint")
+        }
+        let directory = (output as NSString).appendingPathComponent(latest.trimmingCharacters(in: .whitespacesAndNewlines))
+        let statePath = (directory as NSString).appendingPathComponent("trainer_state.json")
+        let state: State
+        do {
+            state = try JSONDecoder().decode(State.self, from: Data(contentsOf: URL(fileURLWithPath: statePath)))
+        } catch {
+            throw TrainingError.resumeRefused("\(statePath) is missing or corrupt (\(error))")
+        }
+        for (key, value) in options.resumeSignature.sorted(by: { $0.key < $1.key }) where state.signature[key] != value {
+            throw TrainingError.resumeRefused("option \(key) is \(value) now but \(state.signature[key] ?? "absent") in \(directory)")
+        }
+        let method = positional.configuration.scheme.typeName
+        guard state.positional == method else {
+            throw TrainingError.resumeRefused("positional method is \(method) now but \(state.positional) in \(directory)")
+        }
+        guard let generator = SeededGenerator(state: state.generator) else {
+            throw TrainingError.resumeRefused("\(statePath): the RNG state is invalid")
+        }
+        let loaded: LoadedModel
+        do { loaded = try ModelLoader.load(directory) } catch {
+            throw TrainingError.resumeRefused("the model in \(directory) cannot be loaded: \(error)")
+        }
+        var expected = model.configuration
+        expected.rotaryLayout = .rotateHalf
+        var found = loaded.model.configuration
+        found.ropeScalingJSON = expected.ropeScalingJSON
+        guard found == expected else {
+            throw TrainingError.resumeRefused("the checkpoint's architecture (\(describe(found))) differs from the model's (\(describe(expected)))")
+        }
+        for name in positional.learnedParameters.keys.sorted() {
+            do { try positional.setLearnedParameter(name, to: try loaded.checkpoint.tensor(name)) } catch {
+                throw TrainingError.resumeRefused("\(directory): positional parameter '\(name)': \(error)")
+            }
+        }
+        var optimizer = AdamW(beta1: options.beta1, beta2: options.beta2, weightDecay: options.weightDecay)
+        let optimizerPath = (directory as NSString).appendingPathComponent("optimizer.safetensors")
+        do {
+            let file = try SafetensorsFile(path: optimizerPath)
+            var moments: [String: (m: Tensor, v: Tensor)] = [:]
+            for name in file.tensorNames where name.hasPrefix("exp_avg.") {
+                let param = String(name.dropFirst("exp_avg.".count))
+                moments[param] = (try file.tensor(name), try file.tensor("exp_avg_sq." + param))
+            }
+            optimizer.restore(step: state.optimizerStep, moments: moments)
+        } catch {
+            throw TrainingError.resumeRefused("\(optimizerPath) is missing or corrupt: \(error)")
+        }
+        let trainer = try Trainer(model: loaded.model, positional: positional, training: training,
+                                  validation: validation, options: options, output: output)
+        trainer.restore(step: state.step, cursor: state.cursor, generator: generator, optimizer: optimizer,
+                        parameters: loaded.model.parameters, checkpoint: directory)
+        return trainer
+    }
+
+    static func describe(_ c: LlamaConfiguration) -> String {
+        "vocab \(c.vocabularySize), width \(c.hiddenSize), MLP \(c.intermediateSize), \(c.layerCount) layers, "
+            + "\(c.headCount)/\(c.keyValueHeadCount) heads of \(c.headDimension)"
+    }
+}

@@ -32,6 +32,11 @@ extension LlamaConfiguration {
         if try f.bool("attention_bias") == true { throw f.error("attention_bias", "attention biases are not supported") }
         if try f.bool("mlp_bias") == true { throw f.error("mlp_bias", "MLP biases are not supported") }
         let heads = try required("num_attention_heads")
+        // Transformers v5 keeps rope_theta inside rope_parameters.
+        let nestedTheta = try f.object("rope_parameters")?.double("rope_theta")
+        if let theta = nestedTheta, !(theta > 1) {
+            throw f.error("rope_parameters.rope_theta", "expected a number > 1, found \(theta)")
+        }
         self.init(vocabularySize: try required("vocab_size"),
                   hiddenSize: try required("hidden_size"),
                   intermediateSize: try required("intermediate_size"),
@@ -40,7 +45,7 @@ extension LlamaConfiguration {
                   keyValueHeadCount: try f.int("num_key_value_heads"),
                   headDimension: try f.int("head_dim"),
                   rmsNormEpsilon: Float(try f.double("rms_norm_eps") ?? 1e-6),
-                  ropeTheta: try f.object("rope_parameters")?.double("rope_theta") ?? f.double("rope_theta") ?? 10000,
+                  ropeTheta: try nestedTheta ?? f.double("rope_theta") ?? 10000,
                   maxPositionEmbeddings: try f.int("max_position_embeddings") ?? 2048,
                   tieWordEmbeddings: try f.bool("tie_word_embeddings") ?? false,
                   rotaryLayout: .rotateHalf,

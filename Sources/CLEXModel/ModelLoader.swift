@@ -9,6 +9,23 @@ public struct LoadedModel: Sendable {
     public var tokenizer: (any Tokenizer)?
     /// The checkpoint it came from.
     public var checkpoint: any CheckpointTensors
+    /// The positional method the checkpoint declares (config.json `rope_scaling`/`log_scale`,
+    /// GGUF `llama.rope.*`; plain RoPE for llama2.c).
+    public var positional: PositionalConfiguration
+
+    /// The positional method, after command-line overrides in llama.cpp's vocabulary
+    /// (`--rope-scaling`, `--rope-freq-base`, `--clex-*`, …), with a CLEX checkpoint's learned
+    /// tensors loaded when the method is CLEX. Returns the arguments it did not consume.
+    public func positionalMethod(overrides: [String] = [], seed: UInt64 = 0) throws -> (method: any PositionalMethod, remaining: [String]) {
+        let (configuration, remaining) = try positional.applyingCommandLine(overrides)
+        let method = try configuration.makeMethod(seed: seed)
+        if case .clex = configuration.scheme {
+            for name in CLEXCheckpointNames.all where checkpoint.contains(name) {
+                try method.setLearnedParameter(name, to: try checkpoint.tensor(name))
+            }
+        }
+        return (method, remaining)
+    }
 }
 
 /// Errors of the loader beyond those of the file formats.
@@ -30,8 +47,20 @@ public enum ModelLoader {
             let parameters = try readParameters(checkpoint, config, scheme: .gguf)
             let tokenizer = gguf.metadata.contains("tokenizer.ggml.model")
                 ? try BPETokenizer(gguf: ggufTokenizerMetadata(gguf.metadata)) : nil
+            var rope: [String: RopeMetadataValue] = [:]
+            for (key, value) in gguf.metadata.entries where key.hasPrefix("llama.rope.") {
+                switch plainValue(value) {
+                case let x as Int: rope[key] = .number(Double(x))
+                case let x as Double: rope[key] = .number(x)
+                case let x as String: rope[key] = .string(x)
+                default: break
+                }
+            }
+            let factors = gguf.tensorNames.contains("rope_freqs.weight")
+                ? try gguf.tensor("rope_freqs.weight").scalars.map(Double.init) : nil
+            let positional = try PositionalConfiguration(gguf: rope, model: config, frequencyFactors: factors, source: path)
             return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
-                               tokenizer: tokenizer, checkpoint: checkpoint)
+                               tokenizer: tokenizer, checkpoint: checkpoint, positional: positional)
         case let llama2c as Llama2CCheckpoint:
             let c = llama2c.config
             let config = LlamaConfiguration(
@@ -46,7 +75,7 @@ public enum ModelLoader {
                 ? try BPETokenizer(gguf: llama2cTokenizerMetadata(Llama2CTokenizerFile(path: tokenizerPath, vocabSize: c.vocabSize)))
                 : nil
             return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
-                               tokenizer: tokenizer, checkpoint: checkpoint)
+                               tokenizer: tokenizer, checkpoint: checkpoint, positional: PositionalConfiguration(model: config))
         default:
             let directory = isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
             let configPath = (directory as NSString).appendingPathComponent("config.json")
@@ -56,10 +85,12 @@ public enum ModelLoader {
             let config = try LlamaConfiguration(hfConfig: data, source: configPath)
             let parameters = try readParameters(checkpoint, config, scheme: .huggingFace)
             let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
-            let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
-                ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath)) : nil
+            let tokenizer: (any Tokenizer)? = FileManager.default.fileExists(atPath: tokenizerPath)
+                ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath))
+                : ByteTokenizerMarker.present(near: directory) ? ByteTokenizer() : nil
+            let positional = try PositionalConfiguration(hfConfig: data, model: config, source: configPath)
             return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
-                               tokenizer: tokenizer, checkpoint: checkpoint)
+                               tokenizer: tokenizer, checkpoint: checkpoint, positional: positional)
         }
     }
 

@@ -7,6 +7,8 @@ enum CommandLineTool {
 
     commands:
       generate --model FILE --prompt TEXT     continue a prompt (greedy or sampled)
+      train --data PATHS --out DIR …          pretrain (--preset) or fine-tune (--model), any positional method
+      rope --method M --dim D [--t …] [--json] frequencies of a positional method (CLEX: θ(t))
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
 
     Run `clex <command> --help` for the options of a command.
@@ -22,6 +24,8 @@ enum CommandLineTool {
             switch command {
             case "bench": return try BenchCommand.run(Array(args.dropFirst()))
             case "generate": return try GenerateCommand.run(Array(args.dropFirst()))
+            case "train": return try TrainCommand.run(Array(args.dropFirst()))
+            case "rope": return try RopeCommand.run(Array(args.dropFirst()))
             case "-h", "--help", "help":
                 print(usage)
                 return 0

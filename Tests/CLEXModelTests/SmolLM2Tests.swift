@@ -66,4 +66,34 @@ struct SmolLM2Tests {
         #expect(result.tokens == 2047)
         #expect(result.perplexity > 2 && result.perplexity < 40, "PPL \(result.perplexity)")
     }
+
+    @Test("dynamic NTK and CLEX: one prefill past 2L equals a short prefill then decoding, across every change of t",
+          arguments: ["dynamic", "clex"])
+    func lengthDependentRotation(method: String) throws {
+        var config = model.configuration
+        config.maxPositionEmbeddings = 64   // L = 64: the rotation changes at 65, 129, … (CLEX) or every token past 64
+        let scheme: PositionalScheme = method == "dynamic" ? .dynamic(factor: 2) : .clex(CLEXParameters(maxFactor: 4))
+        let positional = try PositionalConfiguration(model: config, scheme: scheme).makeMethod(seed: 1)
+        if method == "clex" {
+            // A non-zero D, so θ(t) is not just NTK scaling.
+            var rng = SeededGenerator(seed: 5)
+            try positional.setLearnedParameter(CLEXCheckpointNames.down,
+                                               to: Tensor.randomNormal([64, 32], std: 0.05, generator: &rng))
+        }
+        let text = try String(contentsOfFile: Assets.hamlet, encoding: .utf8)
+        let tokens = Array(tokenizer.encode(String(text.prefix(3000)), addSpecial: false).prefix(150))
+        let prefill = InferenceSession(model: model, capacity: tokens.count, positional: positional)
+        let full = try prefill.feed(tokens)
+        let incremental = InferenceSession(model: model, capacity: tokens.count, positional: positional)
+        let head = try incremental.feed(Array(tokens[0..<40]))
+        #expect(worstRelativeError(head, full.slice(rows: 0..<40)) < 1e-4)
+        for i in 40..<tokens.count {
+            let row = try incremental.feed([tokens[i]])
+            #expect(worstRelativeError(row, full.slice(rows: i..<(i + 1))) < 1e-4, "\(method) position \(i)")
+        }
+        // The rotation did change along the way (so the test exercises re-rotation).
+        let first = try positional.inference(contextLength: 40)!.frequencies
+        let last = try positional.inference(contextLength: tokens.count)!.frequencies
+        #expect(first != last)
+    }
 }

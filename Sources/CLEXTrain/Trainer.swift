@@ -7,7 +7,10 @@ public struct TrainingEvent: Codable, Sendable {
     public var step: Int
     public var loss: Double
     public var learningRate: Float
+    /// Global norm of the model weights' gradients (before clipping).
     public var gradientNorm: Double
+    /// Norm of the positional method's parameter gradients (CLEX's U, D), clipped separately.
+    public var positionalGradientNorm: Double?
     public var tokensPerSecond: Double
     public var elapsedSeconds: Double
     public var etaSeconds: Double
@@ -113,10 +116,17 @@ public final class Trainer {
                 }
             }
         }
-        let all = Array(gradients.values) + Array(positionalGradients.values)
-        let norm = clipGradients(all, maxNorm: options.clipNorm)
+        // The positional parameters are clipped on their own: CLEX's gradients reach θ through
+        // angles p·θ with p up to T·L, so their norm is orders of magnitude above the model's
+        // (spec §7) and one global clip would starve the model of updates.
+        let norm = clipGradients(Array(gradients.values), maxNorm: options.clipNorm)
+        let positionalNorm = clipGradients(Array(positionalGradients.values), maxNorm: options.clipNorm)
         guard norm.isFinite else {
             throw TrainingError.nonFinite(step: nextStep, what: "the gradient norm (\(norm))", lastCheckpoint: lastCheckpoint)
+        }
+        guard positionalNorm.isFinite else {
+            throw TrainingError.nonFinite(step: nextStep, what: "the positional gradient norm (\(positionalNorm))",
+                                          lastCheckpoint: lastCheckpoint)
         }
         let lr = schedule.rate(at: nextStep)
         optimizer.beginStep()
@@ -137,7 +147,8 @@ public final class Trainer {
         }
         step = nextStep
         return TrainingEvent(step: step, loss: lossSum / Double(options.accumulation), learningRate: lr,
-                             gradientNorm: norm, tokensPerSecond: 0, elapsedSeconds: 0, etaSeconds: 0,
+                             gradientNorm: norm, positionalGradientNorm: positionalGradients.isEmpty ? nil : positionalNorm,
+                             tokensPerSecond: 0, elapsedSeconds: 0, etaSeconds: 0,
                              lengthFactors: factors, validationLoss: nil, checkpoint: nil)
     }
 

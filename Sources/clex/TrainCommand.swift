@@ -128,16 +128,17 @@ enum TrainCommand {
         }
         if tokenizer is ByteTokenizer { try ByteTokenizerMarker.write(into: out) }
         let c = model.configuration
-        print("training \(c.parameterCount) parameters (\(c.layerCount) layers, width \(c.hiddenSize)), "
+        emit("training \(c.parameterCount) parameters (\(c.layerCount) layers, width \(c.hiddenSize)), "
               + "\(positionalConfig.scheme.typeName) positions, \(corpus.trainingTokens.count) training / "
               + "\(corpus.validationTokens.count) validation tokens, \(trainer.tokensPerStep) tokens per step"
               + (resume ? ", resuming at step \(trainer.step)" : ""))
         try trainer.run { e in
             var line = String(format: "step %d/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  ETA %@",
                               e.step, o.steps, e.loss, e.learningRate, e.gradientNorm, e.tokensPerSecond, duration(e.etaSeconds))
+            if let p = e.positionalGradientNorm { line += String(format: "  |g_pos| %.3g", p) }
             if let v = e.validationLoss { line += String(format: "  val %.4f (ppl %.2f)", v, Foundation.exp(v)) }
             if let c = e.checkpoint { line += "  saved \((c as NSString).lastPathComponent)" }
-            print(line)
+            emit(line)
         }
         return 0
     }

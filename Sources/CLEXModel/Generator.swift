@@ -44,7 +44,7 @@ public struct Generator {
     public mutating func generate(prompt: [Int32], maxTokens: Int, onText: (String) -> Void = { _ in }) throws -> Result {
         let clock = ContinuousClock()
         let t0 = clock.now
-        var logits = try session.feed(prompt)
+        var logits = try session.feed(prompt, logits: .last)
         let prefill = (clock.now - t0).seconds
         var decoder = tokenizer.decodeIncrementally(skipSpecial: true)
         var text = ""
@@ -67,7 +67,7 @@ public struct Generator {
             onText(piece)
             if generated.count == maxTokens { break }
             if session.cache.remaining == 0 { reason = .contextFull; break }
-            logits = try session.feed([next])
+            logits = try session.feed([next], logits: .last)
         }
         if reason != .stopString {
             let tail = decoder.finish()

@@ -9,8 +9,17 @@ public final class InferenceSession {
     /// scale; nil for a model without RoPE.
     public typealias RotaryProvider = (_ contextLength: Int) throws -> (frequencies: [Float], attentionFactor: Float, queryScale: Float)?
 
+    /// Which rows of logits `feed` returns.
+    public enum LogitRows: Sendable {
+        /// One row per fed token (perplexity).
+        case all
+        /// Only the row after the last token (generation); skips the LM head for the others.
+        case last
+    }
+
     public let model: LlamaModel
     public let cache: KVCache
+    let workspace: InferenceWorkspace
     let rotary: RotaryProvider
     let alibiSlopes: [Float]?
     /// Lengths at which the rotation may change inside a prefill (sorted); a prefill is split at
@@ -22,6 +31,7 @@ public final class InferenceSession {
                 boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] }) {
         self.model = model
         self.cache = KVCache(configuration: model.configuration, capacity: capacity)
+        self.workspace = InferenceWorkspace(model.configuration)
         self.rotary = rotary
         self.alibiSlopes = alibiSlopes
         self.boundaries = boundaries
@@ -40,27 +50,30 @@ public final class InferenceSession {
     /// Forgets the sequence.
     public func reset() { cache.reset() }
 
-    /// Feeds `tokens` after those already seen and returns their logits [T, V] (row i predicts
-    /// the token after tokens[i]). Throws when the cache would overflow or the positional method
-    /// cannot serve the length.
-    public func feed(_ tokens: [Int32]) throws -> Tensor {
+    /// Feeds `tokens` after those already seen and returns their logits: [T, V] for `.all` (row
+    /// i predicts the token after tokens[i]), [1, V] for `.last` ([0, V] when `tokens` is empty).
+    /// Throws when the cache would overflow or the positional method cannot serve the length.
+    public func feed(_ tokens: [Int32], logits rows: LogitRows = .all) throws -> Tensor {
         guard tokens.count <= cache.remaining else {
             throw ModelLoadError("context full: \(cache.count) + \(tokens.count) tokens exceed the session's \(cache.capacity)")
         }
-        var cuts = boundaries(cache.count, cache.count + tokens.count).filter { $0 > cache.count && $0 < cache.count + tokens.count }
-        cuts.append(cache.count + tokens.count)
+        let end = cache.count + tokens.count
+        var cuts = boundaries(cache.count, end).filter { $0 > cache.count && $0 < end }
+        cuts.append(end)
         var pieces: [Tensor] = []
         var start = cache.count
         var offset = 0
-        for end in cuts where end > start {
-            let piece = Array(tokens[offset..<(offset + end - start)])
-            pieces.append(try step(piece, contextLength: end))
-            offset += end - start
-            start = end
+        for cut in cuts where cut > start {
+            let n = cut - start
+            let wanted = rows == .all ? 0..<n : (cut == end ? (n - 1)..<n : n..<n)
+            pieces.append(try step(Array(tokens[offset..<(offset + n)]), contextLength: cut, logitRows: wanted))
+            offset += n
+            start = cut
         }
+        pieces.removeAll { $0.shape[0] == 0 }
         if pieces.count == 1 { return pieces[0] }
         let v = model.configuration.vocabularySize
-        let out = Tensor(zeros: [tokens.count, v])
+        let out = Tensor(zeros: [pieces.reduce(0) { $0 + $1.shape[0] }, v])
         var row = 0
         for p in pieces {
             out.slice(rows: row..<(row + p.shape[0])).assign(p)
@@ -69,20 +82,18 @@ public final class InferenceSession {
         return out
     }
 
-    func step(_ tokens: [Int32], contextLength: Int) throws -> Tensor {
-        let c = model.configuration
-        let tape = Tape()
-        let positions = (cache.count..<(cache.count + tokens.count)).map(Float.init)
-        var rotaryInputs: PositionInputs.Rotary?
-        var queryScale: Float = 1
+    /// One piece with a single rotation: re-rotates the cache if needed, then runs the model.
+    func step(_ tokens: [Int32], contextLength: Int, logitRows: Range<Int>) throws -> Tensor {
+        var placement = InferencePlacement(positions: (cache.count..<(cache.count + tokens.count)).map(Float.init),
+                                           alibiSlopes: alibiSlopes)
         if let r = try rotary(contextLength) {
             let frequencies = try Tensor(shape: [r.frequencies.count], values: r.frequencies)
-            cache.rerotate(to: frequencies, attentionFactor: r.attentionFactor, layout: c.rotaryLayout, rotaryDim: nil)
-            rotaryInputs = PositionInputs.Rotary(frequencies: tape.constant(frequencies), attentionFactor: r.attentionFactor)
-            queryScale = r.queryScale
+            cache.rerotate(to: frequencies, attentionFactor: r.attentionFactor, layout: model.configuration.rotaryLayout,
+                           rotaryDim: nil)
+            placement.frequencies = frequencies
+            placement.attentionFactor = r.attentionFactor
+            placement.queryScale = r.queryScale
         }
-        let inputs = PositionInputs(positions: positions, rotary: rotaryInputs, alibiSlopes: alibiSlopes, queryScale: queryScale)
-        return model.forward(tokens: tokens, weights: model.weights(on: tape, trainable: false),
-                             positions: inputs, cache: cache).value
+        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace)
     }
 }

@@ -4,8 +4,10 @@ import CLEXTensor
 /// RoPE or ALiBi → residual, RMSNorm → SwiGLU MLP → residual), final RMSNorm, output head (tied
 /// or separate).
 ///
-/// One forward, written with `Variable` ops, serves inference (weights as tape constants, with a
-/// `KVCache`) and training (weights as tape variables, batches of sequences).
+/// One forward, written with `Variable` ops, serves training (weights as tape variables, batches
+/// of sequences) and is the reference for inference (weights as tape constants, with a
+/// `KVCache`); `InferenceSession` runs the same computation without a tape, through `infer`
+/// (Inference/LlamaModel+Inference.swift), tested against this one.
 public struct LlamaModel: Sendable {
     public var configuration: LlamaConfiguration
     public var parameters: LlamaParameters

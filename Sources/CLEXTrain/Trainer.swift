@@ -42,7 +42,13 @@ public final class Trainer {
     public init(model: LlamaModel, positional: any PositionalMethod, training: [Int32], validation: [Int32],
                 options: TrainingOptions, output: String?) throws {
         try options.validate()
-        self.model = model.withRotaryLayout(.rotateHalf)
+        // Own copy of the weights: the optimiser updates them in place.
+        var own = model.withRotaryLayout(.rotateHalf)
+        let c = own.configuration
+        for slot in CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings) {
+            own.parameters[slot] = own.parameters[slot]!.copy()
+        }
+        self.model = own
         self.positional = positional
         self.options = options
         self.batcher = try ChunkBatcher(stream: training, length: options.sequenceLength, seed: options.seed)

@@ -1,44 +1,82 @@
 import CLEXBench
+import CLEXModel
 import Foundation
 
-/// `clex bench kernels`.
+/// `clex bench kernels`, `clex bench infer` and `clex bench train`.
 enum BenchCommand {
     static let help = """
     usage: clex bench kernels [--quick] [--json FILE]
+           clex bench infer --model FILE [--quick] [--json FILE]
+           clex bench train [--quick] [--json FILE]
 
-      --quick       short timings and small shapes (seconds instead of about a minute)
+      kernels       every kernel beside raw sgemm and a memory copy (about a minute)
+      infer         prefill tokens/s at 512 and 2048 tokens beside sgemm (FLOPs per token → an
+                    MFU-like ratio), decode tokens/s at context 128 and 2048 beside a memory copy
+                    (bytes read per token → a bandwidth ratio); about a minute for SmolLM2-135M
+      train         training tokens/s and MFU (model FLOPs/s ÷ sgemm rate of this run) of the
+                    small preset at N = 256 and 1024, plain RoPE and CLEX (T = 16) side by side
+      --model FILE  the checkpoint for infer (GGUF, safetensors or llama2.c)
+      --quick       short timings and small sizes (seconds instead of about a minute)
       --json FILE   also write the results as JSON to FILE (atomically)
     """
 
     static func run(_ args: [String]) throws -> Int32 {
-        guard let what = args.first else { throw UsageError("bench needs a target: kernels") }
+        guard let what = args.first else { throw UsageError("bench needs a target: kernels, infer or train") }
         if what == "--help" || what == "-h" { print(help); return 0 }
-        guard what == "kernels" else { throw UsageError("unknown benchmark '\(what)' (known: kernels)") }
-        var quick = false
-        var json: String?
-        var rest = args.dropFirst()[...]
-        while let flag = rest.popFirst() {
-            switch flag {
-            case "--quick": quick = true
-            case "--json":
-                guard let path = rest.popFirst() else { throw UsageError("--json needs a file name") }
-                json = path
-            case "--help", "-h": print(help); return 0
-            default: throw UsageError("unknown option '\(flag)' for bench kernels")
+        if args.contains("--help") || args.contains("-h") { print(help); return 0 }
+        var options = try Arguments(Array(args.dropFirst()), switches: ["--quick"])
+        let quick = options.flag("--quick")
+        let json = options.string("--json")
+        switch what {
+        case "kernels":
+            try options.rejectUnknown()
+            guard options.positional.isEmpty else { throw UsageError("unexpected argument '\(options.positional[0])' for bench kernels") }
+            let report = KernelBenchmarks(quick: quick).run { row in
+                let ratio = row.ratio.map { String(format: "  %.2f× %@", $0, row.baseline ?? "") } ?? ""
+                progress("\(row.op) \(row.shape): " + String(format: "%.3f ms, %.1f ", row.milliseconds, row.rate)
+                         + row.unit + ratio)
             }
-        }
-        let bench = KernelBenchmarks(quick: quick)
-        let report = bench.run { row in
-            let ratio = row.ratio.map { String(format: "  %.2f× %@", $0, row.baseline ?? "") } ?? ""
-            let line = "\(row.op) \(row.shape): " + String(format: "%.3f ms, %.1f ", row.milliseconds, row.rate)
-                + row.unit + ratio + "\n"
-            FileHandle.standardError.write(line.data(using: .utf8)!)
-        }
-        print("\n" + report.table())
-        if let json {
-            try report.save(to: URL(fileURLWithPath: json))
-            print("wrote \(json)")
+            print("\n" + report.table())
+            if let json {
+                try report.save(to: URL(fileURLWithPath: json))
+                print("wrote \(json)")
+            }
+        case "infer":
+            guard let modelPath = options.string("--model") else { throw UsageError("bench infer needs --model FILE") }
+            try options.rejectUnknown()
+            guard options.positional.isEmpty else { throw UsageError("unexpected argument '\(options.positional[0])' for bench infer") }
+            let loaded = try ModelLoader.load(modelPath)
+            let name = (modelPath as NSString).lastPathComponent
+            let report = try InferenceBenchmark(quick: quick).run(model: loaded.model, modelName: name) { row in
+                let ratio = row.ratio.map { String(format: "  ratio %.2f", $0) } ?? ""
+                progress("\(row.kind) \(row.what): " + String(format: "%.2f ms, %.1f ", row.milliseconds, row.rate)
+                         + row.unit + ratio + (row.note.map { "  (\($0))" } ?? ""))
+            }
+            print("\n" + report.table())
+            if let json {
+                try report.save(to: URL(fileURLWithPath: json))
+                print("wrote \(json)")
+            }
+        case "train":
+            try options.rejectUnknown()
+            guard options.positional.isEmpty else { throw UsageError("unexpected argument '\(options.positional[0])' for bench train") }
+            let report = try TrainingBenchmark(quick: quick).run { row in
+                let ratio = row.ratio.map { String(format: "  MFU %.2f", $0) } ?? ""
+                progress("\(row.op) \(row.shape): " + String(format: "%.1f ms, %.1f ", row.milliseconds, row.rate)
+                         + row.unit + ratio + (row.note.map { "  (\($0))" } ?? ""))
+            }
+            print("\n" + report.table())
+            if let json {
+                try report.save(to: URL(fileURLWithPath: json))
+                print("wrote \(json)")
+            }
+        default:
+            throw UsageError("unknown benchmark '\(what)' (known: kernels, infer, train)")
         }
         return 0
+    }
+
+    private static func progress(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 }

@@ -9,7 +9,12 @@ enum CommandLineTool {
       generate --model FILE --prompt TEXT     continue a prompt (greedy or sampled)
       train --data PATHS --out DIR …          pretrain (--preset) or fine-tune (--model), any positional method
       rope --method M --dim D [--t …] [--json] frequencies of a positional method (CLEX: θ(t))
+      chat --model FILE [--system TEXT]       interactive ChatML conversation on stdin/stdout
+      info FILE                               architecture, sizes, rope, tokenizer and tensor types
+      demo [--quick]                          the paper's experiment at CPU scale on Shakespeare
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
+      bench infer --model FILE [--json FILE]  prefill/decode tokens/s beside sgemm and memory copy
+      bench train [--quick] [--json FILE]     training tokens/s and MFU, CLEX beside plain RoPE
 
     Run `clex <command> --help` for the options of a command.
     """
@@ -24,6 +29,8 @@ enum CommandLineTool {
             switch command {
             case "bench": return try BenchCommand.run(Array(args.dropFirst()))
             case "generate": return try GenerateCommand.run(Array(args.dropFirst()))
+            case "chat": return try ChatCommand.run(Array(args.dropFirst()))
+            case "info": return try InfoCommand.run(Array(args.dropFirst()))
             case "train": return try TrainCommand.run(Array(args.dropFirst()))
             case "rope": return try RopeCommand.run(Array(args.dropFirst()))
             case "-h", "--help", "help":

@@ -1,5 +1,5 @@
 import CLEXTensor
 import Foundation
 
-OpenBLASCore.reexecWithFastCoreIfNeeded()
+OpenBLASCore.reexecWithFastSettingsIfNeeded()
 exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())))

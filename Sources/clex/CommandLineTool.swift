@@ -11,6 +11,7 @@ enum CommandLineTool {
       rope --method M --dim D [--t …] [--json] frequencies of a positional method (CLEX: θ(t))
       chat --model FILE [--system TEXT]       interactive ChatML conversation on stdin/stdout
       info FILE                               architecture, sizes, rope, tokenizer and tensor types
+      eval ppl|passkey --model FILE …         long-context perplexity curves and passkey retrieval
       demo [--quick]                          the paper's experiment at CPU scale on Shakespeare
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
       bench infer --model FILE [--json FILE]  prefill/decode tokens/s beside sgemm and memory copy
@@ -31,6 +32,8 @@ enum CommandLineTool {
             case "generate": return try GenerateCommand.run(Array(args.dropFirst()))
             case "chat": return try ChatCommand.run(Array(args.dropFirst()))
             case "info": return try InfoCommand.run(Array(args.dropFirst()))
+            case "eval": return try EvalCommand.run(Array(args.dropFirst()))
+            case "demo": return try DemoCommand.run(Array(args.dropFirst()))
             case "train": return try TrainCommand.run(Array(args.dropFirst()))
             case "rope": return try RopeCommand.run(Array(args.dropFirst()))
             case "-h", "--help", "help":

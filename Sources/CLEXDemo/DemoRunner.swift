@@ -1,0 +1,122 @@
+import CLEXEval
+import CLEXModel
+import CLEXTokenizer
+import CLEXTrain
+import Foundation
+
+/// Runs `DemoPlan` into an output directory. Every training stage lives in its own
+/// subdirectory with checkpoints, so a second run skips finished stages and resumes an
+/// interrupted one exactly where its last checkpoint stopped.
+public struct DemoRunner {
+    public var plan: DemoPlan
+    /// Folder holding the Shakespeare texts (`scripts/fetch-assets` puts them in cache/assets/shakespeare).
+    public var texts: String
+    public var output: String
+    /// Receives progress lines.
+    public var log: (String) -> Void
+
+    public init(plan: DemoPlan, texts: String, output: String, log: @escaping (String) -> Void) {
+        self.plan = plan
+        self.texts = texts
+        self.output = output
+        self.log = log
+    }
+
+    /// The plays of the edition without the `_f` suffix (the two editions are near duplicates, so
+    /// only one is used, and a held-out play is held out in both).
+    func plays() throws -> (training: [String], heldOut: [String]) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: texts) else {
+            throw EvaluationError("\(texts): no Shakespeare texts; run scripts/fetch-assets first")
+        }
+        let editions = names.filter { $0.hasSuffix("_gut.txt") }.sorted()
+        let held = Set(plan.heldOut.map { $0 + "_gut.txt" })
+        let missing = held.subtracting(editions)
+        guard missing.isEmpty else { throw EvaluationError("\(texts): held-out plays missing: \(missing.sorted())") }
+        let path = { (texts as NSString).appendingPathComponent($0) }
+        return (editions.filter { !held.contains($0) }.map(path), editions.filter(held.contains).map(path))
+    }
+
+    /// Runs every stage and the evaluation; returns the report.
+    public func run() throws -> PerplexityReport {
+        let (trainingPlays, heldOutPlays) = try plays()
+        let tokenizer = ByteTokenizer()
+        let corpus = try TokenCorpus.load(paths: trainingPlays, tokenizer: tokenizer, separator: ByteTokenizer.endOfText,
+                                          validationFraction: 0, seed: plan.seed,
+                                          cacheDirectory: (output as NSString).appendingPathComponent(".token-cache"))
+        log("demo: \(trainingPlays.count) training plays (\(corpus.tokens.count) byte tokens), held out: \(plan.heldOut.joined(separator: ", "))")
+        let config = ModelPreset.tiny.configuration(vocabularySize: tokenizer.vocabularySize, context: plan.window,
+                                                    eosTokenID: Int(ByteTokenizer.endOfText))
+        let fresh = LlamaModel(configuration: config, parameters: LlamaParameters(randomFor: config, seed: plan.seed))
+        let total = plan.baseSteps + plan.continueSteps
+
+        let base = try train(stage: "base-rope", model: fresh, positional: PositionalConfiguration(model: config),
+                             options: plan.options(steps: plan.baseSteps, learningRate: plan.baseLearningRate, warmup: 30),
+                             data: corpus.tokens)
+        var models: [(label: String, checkpoint: String)] = []
+        for (label, flags) in plan.methods {
+            let loaded = try ModelLoader.load(base)
+            let (positional, _) = try loaded.positional.applyingCommandLine(flags)
+            let stage = "continue-" + label.lowercased().filter { $0.isLetter }
+            let checkpoint = try train(stage: stage, model: loaded.model, positional: positional,
+                                       options: plan.options(steps: plan.continueSteps, learningRate: plan.continueLearningRate, warmup: 10),
+                                       data: corpus.tokens)
+            models.append((label, checkpoint))
+        }
+        let alibi = try train(stage: "alibi-scratch", model: fresh,
+                              positional: PositionalConfiguration(model: config, scheme: .alibi),
+                              options: plan.options(steps: total, learningRate: plan.baseLearningRate, warmup: 30),
+                              data: corpus.tokens)
+        models.append(("ALiBi (scratch)", alibi))
+        return try evaluate(models, heldOut: heldOutPlays, tokenizer: tokenizer)
+    }
+
+    /// Trains (or resumes, or skips when finished) one stage; returns its final checkpoint.
+    func train(stage: String, model: LlamaModel, positional: PositionalConfiguration, options: TrainingOptions,
+               data: [Int32]) throws -> String {
+        let directory = (output as NSString).appendingPathComponent(stage)
+        let method = try positional.makeMethod(seed: plan.seed)
+        let trainer: Trainer
+        if FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent("latest")) {
+            trainer = try TrainingCheckpoint.resume(output: directory, model: model, positional: method, training: data,
+                                                    validation: [], options: options)
+        } else {
+            trainer = try Trainer(model: model, positional: method, training: data, validation: [], options: options,
+                                  output: directory)
+            try ByteTokenizerMarker.write(into: directory)
+        }
+        if trainer.step >= options.steps {
+            log("\(stage): finished earlier (\(options.steps) steps), reusing \(trainer.lastCheckpoint ?? directory)")
+            return trainer.lastCheckpoint!
+        }
+        log("\(stage): \(positional.scheme.typeName), steps \(trainer.step + 1)…\(options.steps), \(trainer.tokensPerStep) tokens per step")
+        try trainer.run { e in
+            if e.step % 20 == 0 || e.step == options.steps {
+                log(String(format: "  %@ step %d/%d  loss %.4f  %.0f tok/s  ETA %.0fs", stage, e.step, options.steps,
+                           e.loss, e.tokensPerSecond, e.etaSeconds))
+            }
+        }
+        return trainer.lastCheckpoint!
+    }
+
+    /// Perplexity of every model at every multiple of the window on the held-out plays.
+    func evaluate(_ models: [(label: String, checkpoint: String)], heldOut: [String],
+                  tokenizer: any Tokenizer) throws -> PerplexityReport {
+        let text = try EvaluationText(paths: heldOut, tokenizer: tokenizer)
+        let lengths = plan.multiples.map { $0 * plan.window }
+        var reports: [PerplexityReport] = []
+        for (label, checkpoint) in models {
+            let loaded = try ModelLoader.load(checkpoint)
+            let method = EvaluationMethod(name: label) { try loaded.positionalMethod().method }
+            let run = PerplexityRun(model: loaded.model, methods: [method], lengths: lengths, scoring: .chunks,
+                                    maxWindows: plan.maxWindows, modelName: label, trainingLength: plan.window)
+            log("evaluating \(label) at \(lengths.map(String.init).joined(separator: ", ")) tokens")
+            reports.append(try run.run(text: text))
+        }
+        let first = reports[0]
+        return PerplexityReport(model: "tiny preset (\(ModelPreset.tiny.configuration(vocabularySize: 257, context: plan.window, eosTokenID: 256).parameterCount) parameters), bytes, L = \(plan.window)",
+                                protocolName: first.protocolName, protocolLabel: first.protocolLabel, stride: nil, chunk: nil,
+                                texts: first.texts, textTokens: first.textTokens, lengths: lengths,
+                                methods: models.map(\.label), windows: first.windows, maxWindows: plan.maxWindows,
+                                trainingLength: plan.window, cells: reports.flatMap(\.cells))
+    }
+}

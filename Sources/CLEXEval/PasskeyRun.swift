@@ -1,0 +1,146 @@
+import CLEXModel
+import CLEXTokenizer
+import Foundation
+
+/// A retrieval evaluation: for every method, length, depth and trial, the prompt of
+/// `RetrievalTask` (the same prompts for every method) is read into a fresh session in pieces
+/// of at most `feedLimit` tokens — all but its last token, whose logits `Generator` then uses —
+/// and up to `maxNewTokens` tokens are generated greedily (`Sampler()`); the answer is the first
+/// integer of the output. A method that cannot be made or cannot serve a length gives "n/a"
+/// cells.
+public struct PasskeyRun {
+    /// The model (its weights; the positional method comes from each `EvaluationMethod`).
+    public var model: LlamaModel
+    /// The tokenizer of prompts and outputs.
+    public var tokenizer: any Tokenizer
+    /// Methods, in table order.
+    public var methods: [EvaluationMethod]
+    /// Target prompt lengths in tokens.
+    public var lengths: [Int]
+    /// Depths of the asked needle, each in 0 … 1.
+    public var depths: [Double]
+    /// Trials per (length, depth) cell.
+    public var trials: Int
+    /// Which task (passkey or key–value) and its seed.
+    public var task: RetrievalTask
+    /// Tokens generated per trial (greedy).
+    public var maxNewTokens: Int
+    /// Prompt tokens per `feed` call.
+    public var feedLimit: Int
+    /// Name of the checkpoint, for the report.
+    public var modelName: String
+
+    /// A run; see the properties.
+    public init(model: LlamaModel, tokenizer: any Tokenizer, methods: [EvaluationMethod], lengths: [Int],
+                depths: [Double], trials: Int, task: RetrievalTask, maxNewTokens: Int = 10, feedLimit: Int = 1024,
+                modelName: String = "model") {
+        self.model = model
+        self.tokenizer = tokenizer
+        self.methods = methods
+        self.lengths = lengths
+        self.depths = depths
+        self.trials = trials
+        self.task = task
+        self.maxNewTokens = maxNewTokens
+        self.feedLimit = feedLimit
+        self.modelName = modelName
+    }
+
+    /// Checks the settings.
+    public func validate() throws {
+        guard !methods.isEmpty else { throw EvaluationError("no positional method to evaluate") }
+        guard !lengths.isEmpty else { throw EvaluationError("no length to evaluate") }
+        if let bad = lengths.first(where: { $0 < 2 }) { throw EvaluationError("a length must be at least 2 tokens, got \(bad)") }
+        guard !depths.isEmpty else { throw EvaluationError("no depth to evaluate") }
+        if let bad = depths.first(where: { !($0 >= 0 && $0 <= 1) }) { throw EvaluationError("a depth must lie in 0 … 1, got \(bad)") }
+        guard trials >= 1 else { throw EvaluationError("the number of trials must be at least 1, got \(trials)") }
+        guard maxNewTokens >= 1 else { throw EvaluationError("at least one token must be generated, got \(maxNewTokens)") }
+        guard feedLimit >= 1 else { throw EvaluationError("the feed limit must be at least 1 token, got \(feedLimit)") }
+    }
+
+    /// Runs every trial; `progress` is called after every fed piece and generation.
+    public func run(progress: (EvaluationProgress) -> Void = { _ in }) throws -> PasskeyReport {
+        try validate()
+        let search = PromptLengthSearch(tokenizer: tokenizer)
+        var items: [Int: [[RetrievalItem]]] = [:]   // length → depth → trial
+        for n in lengths {
+            items[n] = depths.map { d in (0..<trials).map { task.item(length: n, depth: d, trial: $0, search: search) } }
+        }
+        let perMethod = items.values.joined().joined().reduce(0) { $0 + $1.tokens.count + maxNewTokens }
+        let total = perMethod * methods.count
+        let clock = ContinuousClock()
+        let started = clock.now
+        func elapsed() -> Double {
+            let d = clock.now - started
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        var done = 0
+        var cells: [PasskeyCell] = []
+        var log: [PasskeyTrial] = []
+        for method in methods {
+            for n in lengths {
+                var positional: (any PositionalMethod)?
+                var methodFailure: String?
+                do {
+                    let made = try method.make()
+                    _ = try made.inference(contextLength: n)
+                    positional = made
+                } catch {
+                    methodFailure = String(describing: error)
+                }
+                for (di, d) in depths.enumerated() {
+                    var cell = PasskeyCell(method: method.name, length: n, depth: d, trials: 0, correct: 0,
+                                           meanPromptTokens: 0, failure: methodFailure)
+                    var promptTokens = 0
+                    for (t, item) in items[n]![di].enumerated() {
+                        var record = PasskeyTrial(method: method.name, length: n, depth: d, trial: t,
+                                                  promptTokens: item.tokens.count, expected: item.expected,
+                                                  output: "", answer: nil, correct: false, failure: methodFailure)
+                        if let positional {
+                            do {
+                                record.output = try generate(item.tokens, positional: positional) { fed in
+                                    progress(EvaluationProgress(method: method.name, length: n, item: di * trials + t + 1,
+                                                                items: depths.count * trials, itemName: "trial",
+                                                                tokensDone: done + fed, tokensTotal: total, elapsed: elapsed()))
+                                }
+                                record.answer = AnswerParser.firstInteger(in: record.output)
+                                record.correct = record.answer == item.expected
+                                cell.trials += 1
+                                cell.correct += record.correct ? 1 : 0
+                                promptTokens += item.tokens.count
+                            } catch {
+                                record.failure = String(describing: error)
+                                cell.failure = cell.failure ?? record.failure
+                            }
+                        }
+                        done += item.tokens.count + maxNewTokens
+                        log.append(record)
+                    }
+                    cell.meanPromptTokens = cell.trials > 0 ? Double(promptTokens) / Double(cell.trials) : 0
+                    if cell.trials > 0 { cell.failure = nil }
+                    cells.append(cell)
+                }
+            }
+        }
+        let limits = methods.map { PasskeyLimit(method: $0.name, kMax: PasskeyReport.kMax(method: $0.name, lengths: lengths, depths: depths, cells: cells)) }
+        return PasskeyReport(model: modelName, task: task.name, needles: task.needles, lengths: lengths, depths: depths,
+                             trialsPerCell: trials, seed: task.seed, maxNewTokens: maxNewTokens, methods: methods.map(\.name),
+                             cells: cells, limits: limits, trials: log)
+    }
+
+    /// The greedy continuation of `prompt` (at least one token) in a fresh session.
+    func generate(_ prompt: [Int32], positional: any PositionalMethod, onFeed: (Int) -> Void) throws -> String {
+        let session = InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional)
+        var start = 0
+        while start < prompt.count - 1 {
+            let end = min(start + feedLimit, prompt.count - 1)
+            _ = try session.feed(Array(prompt[start..<end]))
+            start = end
+            onFeed(end)
+        }
+        var generator = Generator(session: session, tokenizer: tokenizer, sampler: Sampler())
+        let result = try generator.generate(prompt: [prompt[prompt.count - 1]], maxTokens: maxNewTokens)
+        onFeed(prompt.count + maxNewTokens)
+        return result.text
+    }
+}

@@ -27,7 +27,8 @@ struct LogAxis {
     }
 
     /// 1-2-5 × 10^k values in [low, high]; only powers of ten when those are too many; finer
-    /// (1 … 9 × 10^k) when fewer than two fall inside; the ends themselves as a last resort.
+    /// (1 … 9 × 10^k, thinned) when fewer than four fall inside; the ends themselves as a last
+    /// resort.
     static func decadeTicks(low: Double, high: Double, limit: Int = 10) -> [Double] {
         func values(_ mantissas: [Double]) -> [Double] {
             var out: [Double] = []
@@ -43,10 +44,10 @@ struct LogAxis {
         }
         let standard = values([1, 2, 5])
         if standard.count > limit { return thinned(values([1]), limit) }
-        if standard.count >= 2 { return standard }
+        if standard.count >= 4 { return standard }
         let fine = values([1, 2, 3, 4, 5, 6, 7, 8, 9])
         if fine.count >= 2 { return thinned(fine, limit) }
-        return [low, high]
+        return standard.count >= 2 ? standard : [low, high]
     }
 
     /// Every k-th tick so that at most `limit` remain.

@@ -26,7 +26,7 @@ public struct PasskeyHeatmap {
         let (left, top) = (110.0, 70.0)
         let panelHeight = 60 + cellHeight * Double(report.depths.count) + 50
         let gridWidth = cellWidth * Double(report.lengths.count)
-        let title = "\(report.task) retrieval accuracy — \(report.model)"
+        let title = "\(report.task) accuracy — \(report.model)"
         let longestMethod = report.methods.map(\.count).max() ?? 0
         let width = max(left + gridWidth + 150, Double(title.count) * 9.5 + 40, left + Double(longestMethod + 16) * 8, 520)
         let height = top + panelHeight * Double(max(report.methods.count, 1)) + 10

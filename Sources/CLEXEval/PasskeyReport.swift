@@ -96,7 +96,7 @@ public struct PasskeyLimit: Sendable, Codable, Equatable {
 public struct PasskeyReport: Sendable, Codable, Equatable {
     /// The checkpoint evaluated.
     public var model: String
-    /// "passkey" or "key-value retrieval (N needles)".
+    /// "passkey retrieval" or "key-value retrieval (N needles)".
     public var task: String
     /// Needles per prompt (1: passkey).
     public var needles: Int
@@ -165,7 +165,7 @@ public struct PasskeyReport: Sendable, Codable, Equatable {
 
     /// One table per method (rows = depths, columns = lengths) with its k_max.
     public func table() -> String {
-        var parts = ["\(task) retrieval accuracy — greedy, ≤ \(maxNewTokens) new tokens, answer = first integer; "
+        var parts = ["\(task) accuracy — greedy, ≤ \(maxNewTokens) new tokens, answer = first integer; "
                      + "\(trialsPerCell) trial(s) per cell; model: \(model)"]
         for method in methods {
             var rows = [["depth \\ length"] + lengths.map(String.init)]

@@ -35,8 +35,8 @@ public struct RetrievalTask: Sendable {
         self.seed = seed
     }
 
-    /// "passkey" or "key-value retrieval (N needles)".
-    public var name: String { needles == 1 ? "passkey" : "key-value retrieval (\(needles) needles)" }
+    /// "passkey retrieval" or "key-value retrieval (N needles)".
+    public var name: String { needles == 1 ? "passkey retrieval" : "key-value retrieval (\(needles) needles)" }
 
     /// The prompt of trial `trial` at `depth` (0 … 1) sized to at most `length` tokens.
     public func item(length: Int, depth: Double, trial: Int, search: PromptLengthSearch) -> RetrievalItem {

@@ -104,7 +104,7 @@ final class XMLSummary: NSObject, XMLParserDelegate {
         }
         let limits = methods.map { PasskeyLimit(method: $0, kMax: PasskeyReport.kMax(method: $0, lengths: lengths, depths: depths, cells: cells)) }
         #expect(limits.map(\.kMax) == [512, 1024])
-        let report = PasskeyReport(model: "tiny", task: "passkey", needles: 1, lengths: lengths, depths: depths, trialsPerCell: 4,
+        let report = PasskeyReport(model: "tiny", task: "passkey retrieval", needles: 1, lengths: lengths, depths: depths, trialsPerCell: 4,
                                    seed: 0, maxNewTokens: 10, methods: methods, cells: cells, limits: limits, trials: [])
         let xml = try #require(XMLSummary.parse(PasskeyHeatmap(report: report).svg()))
         #expect(xml.count("rect", className: "cell") == methods.count * lengths.count * depths.count)

@@ -67,7 +67,7 @@ public struct ModelInfo: Sendable {
                              parameterCount: gguf.tensorInfos.reduce(0) { $0 + $1.elementCount },
                              tensorTypes: types(gguf.tensorInfos.map { ($0.type.description, $0.elementCount) }),
                              ropeKeys: ggufRopeKeys(gguf.metadata), tokenizer: nil)
-            try checkShapes(checkpoint, config, scheme: .gguf)
+            try ModelLoader.checkShapes(checkpoint, config, scheme: .gguf)
             if gguf.metadata.contains("tokenizer.ggml.model") {
                 let tokenizer = try BPETokenizer(gguf: ModelLoader.ggufTokenizerMetadata(gguf.metadata))
                 var kind = "GGUF " + (try gguf.metadata.string("tokenizer.ggml.model"))
@@ -88,7 +88,7 @@ public struct ModelInfo: Sendable {
             info = ModelInfo(path: path, format: "llama2.c", fileBytes: llama2c.file.count, architecture: "llama",
                              name: nil, configuration: config, parameterCount: shapes.reduce(0, +),
                              tensorTypes: types(shapes.map { ("F32", $0) }), ropeKeys: [], tokenizer: nil)
-            try checkShapes(checkpoint, config, scheme: .huggingFace)
+            try ModelLoader.checkShapes(checkpoint, config, scheme: .huggingFace)
             let tokenizerPath = (path as NSString).deletingLastPathComponent + "/tokenizer.bin"
             if FileManager.default.fileExists(atPath: tokenizerPath) {
                 let file = try Llama2CTokenizerFile(path: tokenizerPath, vocabSize: c.vocabSize)
@@ -118,7 +118,7 @@ public struct ModelInfo: Sendable {
                              parameterCount: infos.reduce(0) { $0 + $1.shape.reduce(1, *) },
                              tensorTypes: types(infos.map { ($0.dtype.rawValue, $0.shape.reduce(1, *)) }),
                              ropeKeys: hfRopeKeys(config.ropeScalingJSON), tokenizer: nil)
-            try checkShapes(checkpoint, config, scheme: .huggingFace)
+            try ModelLoader.checkShapes(checkpoint, config, scheme: .huggingFace)
             let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
             if FileManager.default.fileExists(atPath: tokenizerPath) {
                 let tokenizer = try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath))
@@ -164,22 +164,6 @@ public struct ModelInfo: Sendable {
         let millions = String(format: "%.1fM", Double(parameterCount) / 1e6)
         out.append("parameters: \(parameterCount) (\(millions))")
         return out
-    }
-
-    /// Throws the loader's error for the first expected tensor that is missing or misshapen.
-    static func checkShapes(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
-                            scheme: CheckpointNames.Scheme) throws {
-        for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
-            let name = CheckpointNames.name(slot, scheme)
-            let expected = CheckpointNames.shape(slot, config)
-            guard checkpoint.contains(name) else {
-                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
-            }
-            let shape = try checkpoint.shape(of: name)
-            guard shape == expected else {
-                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' has shape \(shape), but the configuration needs \(expected)")
-            }
-        }
     }
 
     static func types(_ tensors: [(type: String, elements: Int)]) -> [TensorType] {

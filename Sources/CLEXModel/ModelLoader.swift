@@ -99,17 +99,9 @@ public enum ModelLoader {
                                scheme: CheckpointNames.Scheme) throws -> LlamaParameters {
         var layers: [[CheckpointNames.LayerSlot: Tensor]] = Array(repeating: [:], count: config.layerCount)
         var top: [CheckpointNames.Slot: Tensor] = [:]
+        try checkShapes(checkpoint, config, scheme: scheme)
         for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
-            let name = CheckpointNames.name(slot, scheme)
-            let expected = CheckpointNames.shape(slot, config)
-            guard checkpoint.contains(name) else {
-                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
-            }
-            let shape = try checkpoint.shape(of: name)
-            guard shape == expected else {
-                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' has shape \(shape), but the configuration needs \(expected)")
-            }
-            let tensor = try checkpoint.tensor(name)
+            let tensor = try checkpoint.tensor(CheckpointNames.name(slot, scheme))
             if case .layer(let i, let s) = slot { layers[i][s] = tensor } else { top[slot] = tensor }
         }
         return LlamaParameters(
@@ -121,6 +113,22 @@ public enum ModelLoader {
             },
             finalNorm: top[.finalNorm]!,
             outputHead: top[.outputHead])
+    }
+
+    /// Throws the loader's error for the first expected tensor that is missing or misshapen.
+    static func checkShapes(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
+                            scheme: CheckpointNames.Scheme) throws {
+        for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
+            let name = CheckpointNames.name(slot, scheme)
+            let expected = CheckpointNames.shape(slot, config)
+            guard checkpoint.contains(name) else {
+                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
+            }
+            let shape = try checkpoint.shape(of: name)
+            guard shape == expected else {
+                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' has shape \(shape), but the configuration needs \(expected)")
+            }
+        }
     }
 
     /// The tokenizer keys of GGUF metadata as the plain values `GGUFTokenizerMetadata` reads.

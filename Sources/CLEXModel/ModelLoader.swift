@@ -43,63 +43,96 @@ public enum ModelLoader {
         let checkpoint = try Checkpoint.open(path)
         switch checkpoint {
         case let gguf as GGUFFile:
-            let config = try LlamaConfiguration(gguf: gguf.metadata, tensorNames: Set(gguf.tensorNames))
-            let parameters = try readParameters(checkpoint, config, scheme: .gguf)
-            let tokenizer = gguf.metadata.contains("tokenizer.ggml.model")
-                ? try BPETokenizer(gguf: ggufTokenizerMetadata(gguf.metadata)) : nil
-            var rope: [String: RopeMetadataValue] = [:]
-            for (key, value) in gguf.metadata.entries where key.hasPrefix("llama.rope.") {
-                switch plainValue(value) {
-                case let x as Int: rope[key] = .number(Double(x))
-                case let x as Double: rope[key] = .number(x)
-                case let x as String: rope[key] = .string(x)
-                default: break
-                }
-            }
-            let factors = gguf.tensorNames.contains("rope_freqs.weight")
-                ? try gguf.tensor("rope_freqs.weight").scalars.map(Double.init) : nil
-            let positional = try PositionalConfiguration(gguf: rope, model: config, frequencyFactors: factors, source: path)
-            return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
-                               tokenizer: tokenizer, checkpoint: checkpoint, positional: positional)
+            return try load(gguf: gguf)
         case let llama2c as Llama2CCheckpoint:
-            let c = llama2c.config
-            let config = LlamaConfiguration(
-                vocabularySize: c.vocabSize, hiddenSize: c.dim, intermediateSize: c.hiddenDim,
-                layerCount: c.layerCount, headCount: c.headCount, keyValueHeadCount: c.kvHeadCount,
-                rmsNormEpsilon: 1e-5, ropeTheta: 10000, maxPositionEmbeddings: c.seqLen,
-                tieWordEmbeddings: c.sharedClassifier, rotaryLayout: .interleaved, bosTokenID: 1, eosTokenIDs: [2])
-            try config.validate(source: path)
-            let parameters = try readParameters(checkpoint, config, scheme: .huggingFace)
             let tokenizerPath = (path as NSString).deletingLastPathComponent + "/tokenizer.bin"
-            let tokenizer = FileManager.default.fileExists(atPath: tokenizerPath)
-                ? try BPETokenizer(gguf: llama2cTokenizerMetadata(Llama2CTokenizerFile(path: tokenizerPath, vocabSize: c.vocabSize)))
-                : nil
-            return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
-                               tokenizer: tokenizer, checkpoint: checkpoint, positional: PositionalConfiguration(model: config))
+            return try load(llama2c: llama2c) { () throws(CheckpointError) in
+                FileManager.default.fileExists(atPath: tokenizerPath)
+                    ? try Llama2CTokenizerFile(path: tokenizerPath, vocabSize: llama2c.config.vocabSize) : nil
+            }
         default:
             let directory = isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
             let configPath = (directory as NSString).appendingPathComponent("config.json")
             guard let data = FileManager.default.contents(atPath: configPath) else {
                 throw ModelLoadError("\(path): a safetensors checkpoint needs its config.json beside it; \(configPath) is missing")
             }
-            let config = try LlamaConfiguration(hfConfig: data, source: configPath)
-            let parameters = try readParameters(checkpoint, config, scheme: .huggingFace)
             let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
-            let tokenizer: (any Tokenizer)? = FileManager.default.fileExists(atPath: tokenizerPath)
-                ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath))
-                : ByteTokenizerMarker.present(near: directory) ? ByteTokenizer() : nil
-            let positional = try PositionalConfiguration(hfConfig: data, model: config, source: configPath)
-            return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
-                               tokenizer: tokenizer, checkpoint: checkpoint, positional: positional)
+            return try load(huggingFace: checkpoint, config: data, configSource: configPath) {
+                FileManager.default.fileExists(atPath: tokenizerPath)
+                    ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath))
+                    : ByteTokenizerMarker.present(near: directory) ? ByteTokenizer() : nil
+            }
         }
+    }
+
+    /// A model from an opened (or in-memory) GGUF file: configuration, weights, tokenizer and
+    /// positional method all from the file.
+    public static func load(gguf: GGUFFile) throws -> LoadedModel {
+        let config = try LlamaConfiguration(gguf: gguf.metadata, tensorNames: Set(gguf.tensorNames))
+        let parameters = try readParameters(gguf, config, scheme: .gguf)
+        let tokenizer = gguf.metadata.contains("tokenizer.ggml.model") ? try tokenizer(gguf: gguf.metadata) : nil
+        var rope: [String: RopeMetadataValue] = [:]
+        for (key, value) in gguf.metadata.entries where key.hasPrefix("llama.rope.") {
+            switch plainValue(value) {
+            case let x as Int: rope[key] = .number(Double(x))
+            case let x as Double: rope[key] = .number(x)
+            case let x as String: rope[key] = .string(x)
+            default: break
+            }
+        }
+        let factors = gguf.tensorNames.contains("rope_freqs.weight")
+            ? try gguf.tensor("rope_freqs.weight").scalars.map(Double.init) : nil
+        let positional = try PositionalConfiguration(gguf: rope, model: config, frequencyFactors: factors, source: gguf.path)
+        return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
+                           tokenizer: tokenizer, checkpoint: gguf, positional: positional)
+    }
+
+    /// A model from an opened (or in-memory) llama2.c checkpoint; `tokenizer` reads its
+    /// `tokenizer.bin` (nil: none), after the checkpoint's configuration has been checked.
+    public static func load(llama2c: Llama2CCheckpoint,
+                            tokenizer: () throws(CheckpointError) -> Llama2CTokenizerFile?) throws -> LoadedModel {
+        let c = llama2c.config
+        let config = LlamaConfiguration(
+            vocabularySize: c.vocabSize, hiddenSize: c.dim, intermediateSize: c.hiddenDim,
+            layerCount: c.layerCount, headCount: c.headCount, keyValueHeadCount: c.kvHeadCount,
+            rmsNormEpsilon: 1e-5, ropeTheta: 10000, maxPositionEmbeddings: c.seqLen,
+            tieWordEmbeddings: c.sharedClassifier, rotaryLayout: .interleaved, bosTokenID: 1, eosTokenIDs: [2])
+        try config.validate(source: llama2c.path)
+        let parameters = try readParameters(llama2c, config, scheme: .huggingFace)
+        let tokenizer = try tokenizer().map { file in try Self.tokenizer(llama2c: file) }
+        return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
+                           tokenizer: tokenizer, checkpoint: llama2c, positional: PositionalConfiguration(model: config))
+    }
+
+    /// A model from an opened (or in-memory) safetensors checkpoint and the bytes of its
+    /// `config.json` (`configSource` names it in errors); `tokenizer` loads the tokenizer beside
+    /// it (nil: none), after the weights have been checked and read.
+    public static func load(huggingFace checkpoint: any CheckpointTensors, config data: Data, configSource: String,
+                            tokenizer: () throws -> (any Tokenizer)?) throws -> LoadedModel {
+        let config = try LlamaConfiguration(hfConfig: data, source: configSource)
+        let parameters = try readParameters(checkpoint, config, scheme: .huggingFace)
+        let tokenizer = try tokenizer()
+        let positional = try PositionalConfiguration(hfConfig: data, model: config, source: configSource)
+        return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
+                           tokenizer: tokenizer, checkpoint: checkpoint, positional: positional)
+    }
+
+    /// The tokenizer of a GGUF file's `tokenizer.*` metadata.
+    public static func tokenizer(gguf metadata: CheckpointMetadata) throws -> BPETokenizer {
+        try BPETokenizer(gguf: ggufTokenizerMetadata(metadata))
+    }
+
+    /// The SentencePiece tokenizer of a llama2.c `tokenizer.bin`.
+    public static func tokenizer(llama2c file: Llama2CTokenizerFile) throws -> BPETokenizer {
+        try BPETokenizer(gguf: llama2cTokenizerMetadata(file))
     }
 
     /// Reads every parameter, checking names and shapes against `config`.
     static func readParameters(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
                                scheme: CheckpointNames.Scheme) throws -> LlamaParameters {
+        try checkShapes(checkpoint, config, scheme: scheme)
         var layers: [[CheckpointNames.LayerSlot: Tensor]] = Array(repeating: [:], count: config.layerCount)
         var top: [CheckpointNames.Slot: Tensor] = [:]
-        try checkShapes(checkpoint, config, scheme: scheme)
         for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
             let tensor = try checkpoint.tensor(CheckpointNames.name(slot, scheme))
             if case .layer(let i, let s) = slot { layers[i][s] = tensor } else { top[slot] = tensor }
@@ -116,8 +149,16 @@ public enum ModelLoader {
     }
 
     /// Throws the loader's error for the first expected tensor that is missing or misshapen.
+    /// A layer count beyond the checkpoint's tensor count is refused before the expected names
+    /// are listed (a corrupt count of 2^24 layers would list 150 M names).
     static func checkShapes(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
                             scheme: CheckpointNames.Scheme) throws {
+        let stored = checkpoint.tensorNames.count
+        guard config.layerCount <= stored else {
+            throw ModelLoadError("\(checkpoint.path): the configuration's layer count \(config.layerCount) "
+                + "(\(scheme == .gguf ? "llama.block_count" : "num_hidden_layers")) needs "
+                + "\(CheckpointNames.LayerSlot.allCases.count) tensors per layer, but the checkpoint holds \(stored) tensors")
+        }
         for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
             let name = CheckpointNames.name(slot, scheme)
             let expected = CheckpointNames.shape(slot, config)

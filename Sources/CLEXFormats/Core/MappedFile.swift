@@ -1,6 +1,7 @@
 import Glibc
 
-/// A whole file mapped read-only into memory (`mmap`), unmapped when the last reference goes.
+/// A whole file mapped read-only into memory (`mmap`), unmapped when the last reference goes;
+/// or a file's bytes already in memory (`init(bytes:path:)`), which every reader accepts alike.
 ///
 /// Pages are read from disk on first touch, so opening a multi-gigabyte checkpoint costs nothing
 /// until tensors are read. The bytes must not change while mapped: a file truncated by another
@@ -10,11 +11,14 @@ public final class MappedFile: @unchecked Sendable {
     public let path: String
     /// The file's bytes; valid for the lifetime of this object.
     public let bytes: UnsafeRawBufferPointer
+    /// Whether `bytes` is a heap copy (`init(bytes:path:)`) rather than a mapping.
+    private let isCopy: Bool
 
     /// Maps the regular file at `path`; throws `.io` when it cannot be opened, is not a regular
     /// file, or cannot be mapped. An empty file maps to an empty buffer.
     public init(path: String) throws(CheckpointError) {
         self.path = path
+        isCopy = false
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path, operation: "open", reason: Self.errnoText()) }
         defer { close(fd) }
@@ -35,11 +39,31 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: base, count: size)
     }
 
+    /// A copy of `bytes`, as if they were the contents of the file at `path` (named in errors;
+    /// nothing is read from disk). Readers parse it exactly as a mapped file, which lets them be
+    /// tested and fuzzed in memory. The copy is 64-byte aligned, like a mapping's start.
+    public init(bytes: [UInt8], path: String) {
+        self.path = path
+        isCopy = true
+        guard !bytes.isEmpty else {
+            self.bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
+        copy.copyBytes(from: bytes)
+        self.bytes = UnsafeRawBufferPointer(copy)
+    }
+
     /// Size of the file in bytes.
     public var count: Int { bytes.count }
 
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if isCopy {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }

@@ -13,7 +13,12 @@ public struct Llama2CTokenizerFile: Sendable, Equatable {
     /// file, as run.c reads them; without it, tokens are read until the end of the file. Every
     /// length must lie in `0...maxTokenLength` and within the file.
     public init(path: String, vocabSize: Int? = nil) throws(CheckpointError) {
-        let file = try MappedFile(path: path)
+        try self.init(file: MappedFile(path: path), vocabSize: vocabSize)
+    }
+
+    /// Reads an already mapped (or in-memory) `tokenizer.bin`, as `init(path:vocabSize:)`.
+    public init(file: MappedFile, vocabSize: Int? = nil) throws(CheckpointError) {
+        let path = file.path
         var cursor = BinaryCursor(bytes: file.bytes, path: path)
         let maxLength = Int(try cursor.read(Int32.self, "max_token_length"))
         guard maxLength >= 0 else {

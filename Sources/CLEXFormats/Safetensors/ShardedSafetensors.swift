@@ -21,9 +21,20 @@ public final class ShardedSafetensors: CheckpointTensors {
     private let shardOf: [String: String]
 
     /// Opens the index at `indexPath` and every shard it names.
-    public init(indexPath: String) throws(CheckpointError) {
+    public convenience init(indexPath: String) throws(CheckpointError) {
+        let slash = indexPath.lastIndex(of: "/")
+        let directory = slash.map { String(indexPath[...$0]) } ?? ""
+        try self.init(index: MappedFile(path: indexPath)) { (shard) throws(CheckpointError) in
+            try SafetensorsFile(path: directory + shard)
+        }
+    }
+
+    /// Reads an already mapped (or in-memory) index; `openShard` opens each shard file the
+    /// `weight_map` names (as written there, already checked to be a plain relative path), once.
+    public init(index file: MappedFile,
+                openShard: (String) throws(CheckpointError) -> SafetensorsFile) throws(CheckpointError) {
+        let indexPath = file.path
         path = indexPath
-        let file = try MappedFile(path: indexPath)
         let json: JSONValue
         do {
             json = try JSONParser.parse(file.bytes)
@@ -51,8 +62,6 @@ public final class ShardedSafetensors: CheckpointTensors {
             }
         }
         metadata = try CheckpointMetadata(path: indexPath, entries: entries)
-        let slash = indexPath.lastIndex(of: "/")
-        let directory = slash.map { String(indexPath[...$0]) } ?? ""
         var shards: [String: SafetensorsFile] = [:]
         var shardOf: [String: String] = [:]
         var names: [String] = []
@@ -65,9 +74,9 @@ public final class ShardedSafetensors: CheckpointTensors {
                 throw .invalidValue(path: indexPath, field: "weight_map entry '\(name)'",
                                     expected: "a file name relative to the index's directory", found: JSONText.quoted(shard))
             }
-            if shards[shard] == nil { shards[shard] = try SafetensorsFile(path: directory + shard) }
+            if shards[shard] == nil { shards[shard] = try openShard(shard) }
             guard let opened = shards[shard], (try? opened.info(name)) != nil else {
-                throw .missingTensor(path: directory + shard, name: name)
+                throw .missingTensor(path: shards[shard]?.path ?? shard, name: name)
             }
             shardOf[name] = shard
             names.append(name)

@@ -73,8 +73,14 @@ public struct BPEModel: Sendable {
                   fuseUnknown: fuseUnknown, ignoreMerges: ignoreMerges)
     }
 
+    /// The longest piece, in Unicode scalars, that a score-ranked merge produces; longer
+    /// pieces are kept (and decoded) but never merged into. SentencePiece's trainer caps pieces
+    /// at 16 characters by default (`max_piece_length`).
+    public static let maximumMergedPieceScalars = 256
+
     /// A SentencePiece-style model whose merges are ranked by piece score: two symbols merge
-    /// when their concatenation is a mergeable token, the highest score first.
+    /// when their concatenation is a mergeable token (of at most `maximumMergedPieceScalars`
+    /// scalars), the highest score first.
     /// - Parameters:
     ///   - unit: initial-symbol unit.
     ///   - vocabulary: token string → id, for the model's tokens.
@@ -93,15 +99,18 @@ public struct BPEModel: Sendable {
         for (rank, score) in distinct.enumerated() { rankOfScore[score] = Int32(rank) }
         var table: [UInt64: Merge] = [:]
         for (token, id) in vocabulary where Int(id) < scores.count && canMerge(id) {
+            // Every cut of a k-scalar piece costs O(k): longer pieces would make loading
+            // quadratic in a corrupt file's longest string (a 32 K piece took 43 s).
+            guard token.unicodeScalars.count <= Self.maximumMergedPieceScalars else { continue }
             let scalars = Array(token.unicodeScalars)
             guard scalars.count >= 2 else { continue }
             var left = String.UnicodeScalarView()
             for cut in 1..<scalars.count {
                 left.append(scalars[cut - 1])
+                guard let a = vocabulary[String(left)], canMerge(a) else { continue }
                 var right = String.UnicodeScalarView()
                 right.append(contentsOf: scalars[cut...])
-                guard let a = vocabulary[String(left)], canMerge(a),
-                      let b = vocabulary[String(right)], canMerge(b) else { continue }
+                guard let b = vocabulary[String(right)], canMerge(b) else { continue }
                 table[Self.key(a, b)] = Merge(rank: rankOfScore[scores[Int(id)]] ?? Int32.max - 1, result: id)
             }
         }

@@ -43,7 +43,7 @@ extension BPETokenizer {
         let added = try p.addedTokens()
         let preTokenizer = try p.preTokenizer(p.root["pre_tokenizer"], field: "pre_tokenizer")
         let byteLevel = p.containsByteLevel(p.root["pre_tokenizer"])
-        let vocab = try p.vocabulary(model)
+        let vocab = try p.vocabulary(model, added: added)
         let merges = try p.merges(model)
         if byteLevel && merges.isEmpty {
             throw TokenizerError.missingField(
@@ -125,6 +125,12 @@ struct TokenizerJSONParser {
     /// Largest id accepted (guards the vocabulary array against absurd ids).
     static let maxID = 16_777_216
 
+    /// Ids may leave holes in the vocabulary, but the largest one must lie below this bound for
+    /// `entries` tokens (model vocabulary plus added tokens): twice as many ids as tokens, plus
+    /// 256. The id → token table has one slot per id, so without it a two-token file could ask
+    /// for 16 M slots.
+    static func idLimit(entries: Int) -> Int { min(maxID, 2 * entries + 256) }
+
     func modelSection() throws -> [String: Any] {
         guard let model = root["model"] as? [String: Any] else {
             throw TokenizerError.missingField("tokenizer.json: no 'model' object")
@@ -144,10 +150,15 @@ struct TokenizerJSONParser {
         return model
     }
 
-    /// The model vocabulary, and the id → string table (added tokens included).
-    func vocabulary(_ model: [String: Any]) throws -> (ids: [String: Int32], tokens: [String?]) {
+    /// The model vocabulary, and the id → string table (for the model's ids; `added` are the
+    /// added tokens, whose ids also count against `idLimit`).
+    func vocabulary(_ model: [String: Any], added: [AddedToken]) throws -> (ids: [String: Int32], tokens: [String?]) {
         guard let raw = model["vocab"] as? [String: Any] else {
             throw TokenizerError.missingField("tokenizer.json: 'model.vocab' is missing or not an object")
+        }
+        let limit = Self.idLimit(entries: raw.count + added.count)
+        func holes(_ id: Int) -> String {
+            "id \(id) leaves too many holes: \(raw.count) tokens and \(added.count) added tokens may use ids below \(limit)"
         }
         var ids: [String: Int32] = [:]
         ids.reserveCapacity(raw.count)
@@ -156,8 +167,12 @@ struct TokenizerJSONParser {
             guard let id = JSONTree.int(value), id >= 0, id < Self.maxID else {
                 throw TokenizerError.malformed("tokenizer.json: model.vocab['\(token)'] is not an id in 0..<\(Self.maxID)")
             }
+            guard id < limit else { throw TokenizerError.malformed("tokenizer.json: model.vocab['\(token)']: \(holes(id))") }
             ids[token] = Int32(id)
             maxID = max(maxID, id)
+        }
+        if let (i, token) = added.enumerated().first(where: { Int($1.id) >= limit }) {
+            throw TokenizerError.malformed("tokenizer.json: added_tokens[\(i)] '\(token.content)': \(holes(Int(token.id)))")
         }
         var tokens = [String?](repeating: nil, count: maxID + 1)
         for (token, id) in ids {

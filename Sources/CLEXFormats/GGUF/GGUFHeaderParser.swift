@@ -119,20 +119,23 @@ struct GGUFHeaderParser {
                                 expected: "at most \(Self.maximumDimensions)", found: "\(rank)")
         }
         var dimensions: [Int] = []
-        var elements = 1
+        // The product of the non-zero extents must fit too: a shape like [0, 2^40, 2^40] holds no
+        // element, but a product taken in another order (the row-major shape is reversed) overflows.
+        var nonZeroProduct = 1
         for d in 0..<Int(rank) {
             let raw = try cursor.read(UInt64.self, "\(field) dimension \(d)")
             guard let extent = Int(exactly: raw) else {
                 throw .overflow(path: path, field: "\(field) dimension \(d)", detail: "extent \(raw) exceeds \(Int.max)")
             }
             dimensions.append(extent)
-            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+            let (product, overflow) = nonZeroProduct.multipliedReportingOverflow(by: max(extent, 1))
             guard !overflow else {
                 throw .overflow(path: path, field: "\(field) dimensions",
-                                detail: "the product of \(dimensions) exceeds \(Int.max)")
+                                detail: "the product of \(dimensions) (zeros left out) exceeds \(Int.max)")
             }
-            elements = product
+            nonZeroProduct = product
         }
+        let elements = dimensions.contains(0) ? 0 : nonZeroProduct
         let typeID = try cursor.read(UInt32.self, "\(field) type")
         guard let type = GGMLType(rawValue: typeID) else {
             throw .unknownTensorType(path: path, tensor: name, typeID: "\(typeID)")

@@ -142,13 +142,21 @@ public final class Llama2CCheckpoint: CheckpointTensors {
         if !c.sharedClassifier {
             blocks.append(Block(name: "lm_head.weight", cName: "wcls", shape: [vocab, d], layers: nil, rotaryHeads: 0))
         }
-        // First check sizes block by block (header fields are < 2^31, so one layer's product of
-        // two of them fits; stacking and the running offset are checked), naming the first
-        // layer that the file cuts short; only then create the per-layer regions.
+        // First check sizes block by block (every product is checked: two header fields below
+        // 2^31 fit in Int, but four bytes per element of them may not), naming the first layer
+        // that the file cuts short; only then create the per-layer regions.
         var starts: [Int] = []
         var offset = headerSize
         for b in blocks {
-            let layerBytes = 4 * b.shape.reduce(1, *)
+            var layerBytes = 4
+            for extent in b.shape {
+                let (product, overflow) = layerBytes.multipliedReportingOverflow(by: extent)
+                guard !overflow else {
+                    let what = b.name.isEmpty ? b.cName : "tensor '\(b.name(layer: 0))' (\(b.cName), \(b.shape) float32)"
+                    throw .overflow(path: file.path, field: what, detail: "4 bytes × \(b.shape) exceeds \(Int.max)")
+                }
+                layerBytes = product
+            }
             let (bytes, o1) = layerBytes.multipliedReportingOverflow(by: b.layers ?? 1)
             let (end, o2) = offset.addingReportingOverflow(bytes)
             if o1 || o2 || end > file.count {
@@ -166,7 +174,7 @@ public final class Llama2CCheckpoint: CheckpointTensors {
         }
         var regions: [Region] = []
         for (b, start) in zip(blocks, starts) where !b.name.isEmpty {
-            let layerBytes = 4 * b.shape.reduce(1, *)
+            let layerBytes = 4 * b.shape.reduce(1, *)   // checked above
             if let layers = b.layers {
                 for l in 0..<layers {
                     regions.append(Region(name: b.name(layer: l), shape: b.shape, byteOffset: start + l * layerBytes,

@@ -127,14 +127,18 @@ public final class SafetensorsFile: CheckpointTensors {
             throw .invalidValue(path: path, field: "\(field) data_offsets", expected: "[begin, end] with begin ≤ end",
                                 found: "\(offsets)")
         }
-        var elements = 1
+        // The product of the non-zero extents must fit too, so that no order of multiplication
+        // overflows for a shape like [0, 2^40, 2^40].
+        var nonZeroProduct = 1
         for extent in shape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+            let (product, overflow) = nonZeroProduct.multipliedReportingOverflow(by: max(extent, 1))
             guard !overflow else {
-                throw .overflow(path: path, field: "\(field) shape", detail: "the product of \(shape) exceeds \(Int.max)")
+                throw .overflow(path: path, field: "\(field) shape",
+                                detail: "the product of \(shape) (zeros left out) exceeds \(Int.max)")
             }
-            elements = product
+            nonZeroProduct = product
         }
+        let elements = shape.contains(0) ? 0 : nonZeroProduct
         guard let bytes = dtype.byteCount(elements: elements) else {
             throw .overflow(path: path, field: "\(field) shape",
                             detail: "\(elements) elements of \(dtype.rawValue) do not make a whole number of bytes below \(Int.max)")

@@ -78,7 +78,9 @@ public struct CLEXODE: Sendable {
         requireArgument(h > 0 && h.isFinite && end >= start, "CLEXODE.grid: need step > 0 and end (\(end)) ≥ start (\(start)), step \(h)")
         let raw = (end - start) / h
         let nearest = raw.rounded()
-        let steps = Swift.abs(raw - nearest) <= 1e-9 * Swift.max(1, raw) ? Int(nearest) : Int(raw.rounded(.up))
+        var steps = Swift.abs(raw - nearest) <= 1e-9 * Swift.max(1, raw) ? Int(nearest) : Int(raw.rounded(.up))
+        // A step longer than the whole interval is one (shorter) step, not none.
+        if steps == 0 && end > start { steps = 1 }
         if steps == 0 { return [start] }
         return (0..<steps).map { start + Double($0) * h } + [end]
     }

@@ -236,6 +236,16 @@ public struct CLEXParameters: Sendable, Equatable {
     /// Past T·L tokens, continue at t = T instead of refusing (`--clex-hold-at-max`).
     public var holdAtMax: Bool
 
+    /// The largest T accepted (the paper trains with T ≤ 64).
+    public static let maximumMaxFactor = 65_536
+    /// The most weights U (d/2 × λd) may hold, and so D (2^22: 16 MiB of Float32 each; d = 128
+    /// with λ = 1 takes 8,192).
+    public static let maximumODEWeights = 1 << 22
+    /// The most RK4 steps of one solve, (T − 1) / h (T = 64 with h = 0.01 takes 6,300).
+    public static let maximumSteps = 1_000_000
+    /// The most values a solve keeps: every node's state, (steps + 1) × d/2 (2^24: 128 MiB).
+    public static let maximumTrajectoryValues = 1 << 24
+
     /// CLEX parameters; the defaults are the reference's common choices (λ = 1, tanh, h = 0.01).
     public init(maxFactor: Int, paramFactor: Int = 1, activation: CLEXActivation = .tanh, timeStep: Double = 0.01,
                 logScale: Bool = false, continuous: Bool = false, holdAtMax: Bool = false) {
@@ -370,6 +380,27 @@ extension PositionalConfiguration {
             try positive(p.timeStep, .timeStep)
             guard rotaryDimension > 2 else {
                 throw fail(.rotaryDimension, "CLEX needs a rotary dimension above 2 (d−2 divides), found \(rotaryDimension)")
+            }
+            // Limits of this implementation (CLEXParameters documents them): they bound the
+            // memory and time a configuration can ask for before anything is allocated.
+            guard p.maxFactor <= CLEXParameters.maximumMaxFactor else {
+                throw fail(.maxFactor, "expected at most \(CLEXParameters.maximumMaxFactor), found \(p.maxFactor)")
+            }
+            let pairs = Double(rotaryDimension / 2)
+            let weights = pairs * Double(rotaryDimension) * Double(p.paramFactor)
+            guard weights <= Double(CLEXParameters.maximumODEWeights) else {
+                let shown = weights < 9e18 ? "\(Int(weights))" : "\(weights)"
+                throw fail(.paramFactor, "the ODE's U and D would hold \(shown) weights each (d/2 × λd, d = \(rotaryDimension)), "
+                           + "more than the \(CLEXParameters.maximumODEWeights) this tool supports; found \(p.paramFactor)")
+            }
+            let steps = (Double(p.maxFactor) - 1) / p.timeStep
+            guard steps <= Double(CLEXParameters.maximumSteps) else {
+                throw fail(.timeStep, "(max_factor − 1) / time_dt = \(steps.rounded(.up)) RK4 steps, more than the "
+                           + "\(CLEXParameters.maximumSteps) this tool supports; found \(p.timeStep)")
+            }
+            guard (steps + 2) * pairs <= Double(CLEXParameters.maximumTrajectoryValues) else {
+                throw fail(.timeStep, "the solve would keep \(Int(steps) + 2) states of \(Int(pairs)) values, more than the "
+                           + "\(CLEXParameters.maximumTrajectoryValues) values this tool supports; found \(p.timeStep)")
             }
         }
     }

@@ -32,7 +32,9 @@ let package = Package(
         .target(name: "CLEXEval", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
         .target(name: "CLEXDemo", dependencies: ["CLEXEval", "CLEXTrain"], swiftSettings: kernelFlags),
         .target(name: "CLEXBench", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain"], swiftSettings: kernelFlags),
-        .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain", "CLEXBench", "CLEXEval", "CLEXDemo"]),
+        .target(name: "CLEXFuzz", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer", "CLEXModel"]),
+        .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain", "CLEXBench", "CLEXEval", "CLEXDemo",
+                                                       "CLEXFuzz"]),
         .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXModelTests", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTrainTests", dependencies: ["CLEXTrain"], swiftSettings: kernelFlags),
@@ -42,5 +44,6 @@ let package = Package(
         .testTarget(name: "CLEXFormatsTests", dependencies: ["CLEXFormats"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLEXFuzzTests", dependencies: ["CLEXFuzz", "CLEXFormats", "CLEXModel", "CLEXTokenizer", "CLEXTensor"]),
     ]
 )

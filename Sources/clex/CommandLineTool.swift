@@ -16,6 +16,7 @@ enum CommandLineTool {
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
       bench infer --model FILE [--json FILE]  prefill/decode tokens/s beside sgemm and memory copy
       bench train [--quick] [--json FILE]     training tokens/s and MFU, CLEX beside plain RoPE
+      fuzz [TARGET|all] [--count N] [--seed S] mutation fuzzing of every file parser (GGUF, safetensors, …)
 
     Run `clex <command> --help` for the options of a command.
     """
@@ -36,6 +37,7 @@ enum CommandLineTool {
             case "demo": return try DemoCommand.run(Array(args.dropFirst()))
             case "train": return try TrainCommand.run(Array(args.dropFirst()))
             case "rope": return try RopeCommand.run(Array(args.dropFirst()))
+            case "fuzz": return try FuzzCommand.run(Array(args.dropFirst()))
             case "-h", "--help", "help":
                 print(usage)
                 return 0

@@ -1,0 +1,64 @@
+import CLEXFormats
+import CLEXModel
+import CLEXTokenizer
+
+/// What kind of error a rejected input produced, at two grains: the error's type and case
+/// (`CheckpointError.truncated`), and that plus its message with numbers and quoted text
+/// blanked out (`CheckpointError.truncated: truncated: tensor '…' offset needs # bytes …`), which
+/// tells apart the fields that rejected inputs.
+public struct FuzzErrorKind: Sendable {
+    /// Type and case.
+    public let coarse: String
+    /// Type, case and normalised message (at most 200 characters).
+    public let detailed: String
+    /// Whether the error is one of the project's input errors (anything else is reported).
+    public let isExpected: Bool
+
+    /// The errors bad input may throw.
+    public static func isExpected(_ error: any Error) -> Bool {
+        error is CheckpointError || error is ConfigurationError || error is TokenizerError
+            || error is ModelLoadError || error is PositionalError
+    }
+
+    /// The kind of `error`; a leading `fuzz…: ` (the name targets give their in-memory files) is
+    /// dropped from the message.
+    public init(_ error: any Error) {
+        var coarse = "\(type(of: error))"
+        if let label = Mirror(reflecting: error).children.first?.label, Mirror(reflecting: error).displayStyle == .enum {
+            coarse += "." + label
+        }
+        self.coarse = coarse
+        var message = "\(error)"
+        if message.hasPrefix("fuzz"), let colon = message.range(of: ": ") { message.removeSubrange(..<colon.upperBound) }
+        detailed = coarse + ": " + String(Self.normalized(message).prefix(200))
+        isExpected = Self.isExpected(error)
+    }
+
+    /// `text` with digit runs as `#` and text in single or double quotes as `…`.
+    public static func normalized(_ text: String) -> String {
+        var out = ""
+        var quote: Character?
+        var lastWasDigit = false
+        for c in text {
+            if let q = quote {
+                if c == q { quote = nil; out.append(c) }
+                continue
+            }
+            if c == "'" || c == "\"" {
+                quote = c
+                out.append(c)
+                out.append("…")
+                lastWasDigit = false
+                continue
+            }
+            if c.isASCII && c.isNumber {
+                if !lastWasDigit { out.append("#") }
+                lastWasDigit = true
+                continue
+            }
+            lastWasDigit = false
+            out.append(c)
+        }
+        return out
+    }
+}

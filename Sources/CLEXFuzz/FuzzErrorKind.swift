@@ -3,11 +3,12 @@ import CLEXModel
 import CLEXTokenizer
 
 /// What kind of error a rejected input produced, at two grains: the error's type and case
-/// (`CheckpointError.truncated`), and that plus its message with numbers and quoted text
+/// (`CheckpointError.truncated`; for a `ConfigurationError`, its key), and that plus its message with numbers and quoted text
 /// blanked out (`CheckpointError.truncated: truncated: tensor '…' offset needs # bytes …`), which
 /// tells apart the fields that rejected inputs.
 public struct FuzzErrorKind: Sendable {
-    /// Type and case.
+    /// Type and case (`CheckpointError.truncated`), or type and key
+    /// (`ConfigurationError 'rope_scaling.factor'`).
     public let coarse: String
     /// Type, case and normalised message (at most 200 characters).
     public let detailed: String
@@ -24,7 +25,9 @@ public struct FuzzErrorKind: Sendable {
     /// dropped from the message.
     public init(_ error: any Error) {
         var coarse = "\(type(of: error))"
-        if let label = Mirror(reflecting: error).children.first?.label, Mirror(reflecting: error).displayStyle == .enum {
+        if let configuration = error as? ConfigurationError {
+            coarse += " '" + Self.normalized(configuration.key) + "'"
+        } else if let label = Mirror(reflecting: error).children.first?.label, Mirror(reflecting: error).displayStyle == .enum {
             coarse += "." + label
         }
         self.coarse = coarse
@@ -34,14 +37,21 @@ public struct FuzzErrorKind: Sendable {
         isExpected = Self.isExpected(error)
     }
 
-    /// `text` with digit runs as `#` and text in single or double quotes as `…`.
+    /// `text` with digit runs as `#` and text in single or double quotes as `…`. A quote closes
+    /// only before a space, punctuation or the end, so quoted text that itself holds quotes
+    /// (a corrupt key such as `a'b'c`) still counts as one quoted span.
     public static func normalized(_ text: String) -> String {
+        let chars = Array(text)
         var out = ""
         var quote: Character?
         var lastWasDigit = false
-        for c in text {
+        for (i, c) in chars.enumerated() {
             if let q = quote {
-                if c == q { quote = nil; out.append(c) }
+                let next = i + 1 < chars.count ? chars[i + 1] : " "
+                if c == q && !(next.isLetter || next.isNumber || next == "'" || next == "\"" || next == "_") {
+                    quote = nil
+                    out.append(c)
+                }
                 continue
             }
             if c == "'" || c == "\"" {

@@ -16,7 +16,7 @@ enum CommandLineTool {
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
       bench infer --model FILE [--json FILE]  prefill/decode tokens/s beside sgemm and memory copy
       bench train [--quick] [--json FILE]     training tokens/s and MFU, CLEX beside plain RoPE
-      fuzz [TARGET|all] [--count N] [--seed S] mutation fuzzing of every file parser (GGUF, safetensors, …)
+      fuzz [TARGET|all] [--count N]           mutation fuzzing of every file parser (GGUF, safetensors, …)
 
     Run `clex <command> --help` for the options of a command.
     """

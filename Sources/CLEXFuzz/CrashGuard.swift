@@ -27,7 +27,6 @@ final class CrashGuard {
     private let hangLimitNanoseconds: UInt64
     private var previousLimit = rlimit()
     private var limited = false
-    private var watchdog: Thread?
 
     /// A guard for `target`: a crash saves the input to `crashPath`, a hang (an input running
     /// longer than `hangLimit` seconds) to `hangPath`. `memoryBudget` bytes of address space
@@ -68,11 +67,11 @@ final class CrashGuard {
 
     private func installHandlers() {
         // An alternate stack, so that a stack overflow can still be reported (per thread: the
-        // thread that fuzzes is the one that overflows).
-        let size = 1 << 18
+        // thread that fuzzes is the one that overflows). One guard is active at a time, so one
+        // stack serves them all.
         var stack = stack_t()
-        stack.ss_sp = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 16)
-        stack.ss_size = size
+        stack.ss_sp = GuardState.alternateStack
+        stack.ss_size = GuardState.alternateStackSize
         stack.ss_flags = 0
         sigaltstack(&stack, nil)
         for (i, signal) in Self.signals.enumerated() {
@@ -119,7 +118,6 @@ final class CrashGuard {
         }
         thread.name = "clex-fuzz-watchdog"
         thread.start()
-        watchdog = thread
     }
 }
 
@@ -145,6 +143,10 @@ enum GuardState {
     /// Scratch space for formatting numbers inside a handler.
     nonisolated(unsafe) static var digits = UnsafeMutablePointer<UInt8>.allocate(capacity: 32)
     nonisolated(unsafe) static var previousActions = UnsafeMutablePointer<sigaction>.allocate(capacity: 8)
+    /// The signal handlers' stack.
+    static let alternateStackSize = 1 << 18
+    nonisolated(unsafe) static var alternateStack = UnsafeMutableRawPointer.allocate(byteCount: alternateStackSize,
+                                                                                    alignment: 16)
     /// Set once an input has been saved (a hang's abort must not save it again as a crash).
     nonisolated(unsafe) static var reported = false
 

@@ -3,12 +3,11 @@ import CLEXModel
 import CLEXTokenizer
 
 /// What kind of error a rejected input produced, at two grains: the error's type and case
-/// (`CheckpointError.truncated`; for a `ConfigurationError`, its key), and that plus its message with numbers and quoted text
+/// (`CheckpointError.truncated`), and that plus its message with numbers and quoted text
 /// blanked out (`CheckpointError.truncated: truncated: tensor '…' offset needs # bytes …`), which
 /// tells apart the fields that rejected inputs.
 public struct FuzzErrorKind: Sendable {
-    /// Type and case (`CheckpointError.truncated`), or type and key
-    /// (`ConfigurationError 'rope_scaling.factor'`).
+    /// Type and case (`CheckpointError.truncated`; `ConfigurationError` has no cases).
     public let coarse: String
     /// Type, case and normalised message (at most 200 characters).
     public let detailed: String
@@ -25,9 +24,7 @@ public struct FuzzErrorKind: Sendable {
     /// dropped from the message.
     public init(_ error: any Error) {
         var coarse = "\(type(of: error))"
-        if let configuration = error as? ConfigurationError {
-            coarse += " '" + Self.normalized(configuration.key) + "'"
-        } else if let label = Mirror(reflecting: error).children.first?.label, Mirror(reflecting: error).displayStyle == .enum {
+        if let label = Mirror(reflecting: error).children.first?.label, Mirror(reflecting: error).displayStyle == .enum {
             coarse += "." + label
         }
         self.coarse = coarse
@@ -37,9 +34,9 @@ public struct FuzzErrorKind: Sendable {
         isExpected = Self.isExpected(error)
     }
 
-    /// `text` with digit runs as `#` and text in single or double quotes as `…`. A quote closes
-    /// only before a space, punctuation or the end, so quoted text that itself holds quotes
-    /// (a corrupt key such as `a'b'c`) still counts as one quoted span.
+    /// `text` with digit runs as `#`, text in single or double quotes as `…` and control
+    /// characters as `·`. A quote closes only before a space, punctuation or the end, so quoted
+    /// text that itself holds quotes (a corrupt key such as `a'b'c`) still counts as one span.
     public static func normalized(_ text: String) -> String {
         let chars = Array(text)
         var out = ""
@@ -67,7 +64,7 @@ public struct FuzzErrorKind: Sendable {
                 continue
             }
             lastWasDigit = false
-            out.append(c)
+            out.append(c.unicodeScalars.allSatisfy { $0.properties.generalCategory != .control } ? c : "·")
         }
         return out
     }

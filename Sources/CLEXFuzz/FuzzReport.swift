@@ -45,4 +45,10 @@ public struct FuzzReport: Sendable {
         errorsByKind.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             .map { "  \($0.key)  \($0.value)" }
     }
+
+    /// The distinct error messages, most frequent first: `    123  CheckpointError.truncated: …`.
+    public var messageLines: [String] {
+        errorMessages.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            .map { "    \($0.value)  \($0.key)" }
+    }
 }

@@ -119,11 +119,7 @@ enum FuzzCommand {
             }
             emit(report.summary)
             for line in report.kindLines { emit(line) }
-            if listErrors {
-                for (message, n) in report.errorMessages.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
-                    emit("    \(n)  \(message)")
-                }
-            }
+            if listErrors { for line in report.messageLines { emit(line) } }
             for (message, n) in report.unexpectedErrors.sorted(by: { $0.key < $1.key }) {
                 emit("  UNEXPECTED ×\(n): \(message)")
             }

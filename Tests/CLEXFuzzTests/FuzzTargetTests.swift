@@ -6,6 +6,7 @@ import Testing
 /// A crash or hang ends the test process with a message naming the target and the saved input.
 @Suite("Fuzz targets", .serialized)
 struct FuzzTargetTests {
+    /// Where a crash would leave its input (the test process dies, so the directory stays).
     static let directory = NSTemporaryDirectory() + "clex-fuzz-tests-\(getpid())"
 
     @Test("every built-in seed is a valid file its target accepts", arguments: FuzzTarget.all.map(\.name))
@@ -24,7 +25,9 @@ struct FuzzTargetTests {
     @Test("10,000 mutated inputs: no crash, no hang, only input errors", arguments: FuzzTarget.all.map(\.name))
     func fuzz(_ name: String) throws {
         let target = try #require(FuzzTarget.named(name))
-        let options = FuzzOptions(count: 10_000, seed: 2024, outputDirectory: Self.directory, progressInterval: 1e9)
+        let directory = Self.directory + "-" + name
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let options = FuzzOptions(count: 10_000, seed: 2024, outputDirectory: directory, progressInterval: 1e9)
         let report = FuzzRunner.run(target, options: options, extraSeeds: Self.fixtures(for: target))
         #expect(report.inputs == 10_000)
         #expect(report.unexpectedErrors.isEmpty, "\(report.unexpectedErrors)")

@@ -17,7 +17,13 @@ import CLEXFormats
 /// m_b · Σ_j x_bj, with the per-block sums of x computed once per input vector.
 ///
 /// Nothing is rounded beyond what the Float32 GEMV over the dequantised matrix does: the quants'
-/// values and q·d are exact in Float32, only the grouping of the sums differs.
+/// values and q·d are exact in Float32, only the grouping of the sums differs. (Lanes are 32-bit
+/// little-endian words, as on every target Swift builds this for.)
+///
+/// Measured on one thread of the 2-core Zen 4 VM (while loaded by other work): ~14 cycles per
+/// group of 128 Q4_1 weights, 25–30 µs for a [1536, 576] Q4_1 matrix against 160–200 µs for the
+/// Float32 GEMV of the same matrix — arithmetic, not memory, is now the limit (~16 GB/s of blocks
+/// per thread). One vector chain per group: splitting it in two made LLVM scalarise the loop.
 enum QuantizedKernels {
     typealias Vector = SIMD16<Float>
     typealias Words = SIMD16<UInt32>
@@ -126,11 +132,12 @@ enum QuantizedKernels {
     // last row that `QuantizedMatrix` allocates), always a finite value once widened, and they
     // meet zero activations (`permute` pads with zeros) and zero scales, so they add nothing.
 
-    /// One Q4_0 or Q4_1 row · x: `x` in the Q4 order, `sums` the block sums of x (Q4_1 only).
-    /// Group layout: d ×n, m ×n (Q4_1), then the n blocks' 16 bytes of nibbles.
+    /// One Q4_0 or Q4_1 row · x, unreduced (the lanes sum to it): `x` in the Q4 order, `sums` the
+    /// block sums of x (Q4_1 only). Group layout: d ×n, m ×n (Q4_1), then the n blocks' 16 bytes
+    /// of nibbles.
     @inline(__always)
     static func dotQ4(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, _ sums: UnsafePointer<Float>?,
-                      blocks: Int, hasMin: Bool) -> Float {
+                      blocks: Int, hasMin: Bool) -> Vector {
         let groupBytes = hasMin ? 80 : 72
         let offset: Float = hasMin ? 8_388_608 : 8_388_616
         var acc = Vector(), minimum = SIMD4<Float>()
@@ -150,12 +157,13 @@ enum QuantizedKernels {
             let p = row + groupBytes &* full
             group(full, n, partialHalves(p, count: n), hasMin ? partialHalves(p + 2 * n, count: n) : SIMD4())
         }
-        return acc.sum() + minimum.sum()
+        return acc + Vector(lowHalf: SIMD8(lowHalf: minimum, highHalf: SIMD4()), highHalf: SIMD8())
     }
 
-    /// One Q8_0 row · x (`x` in the Q8 order). Group layout: d ×n, then the n blocks' 32 int8.
+    /// One Q8_0 row · x, unreduced (`x` in the Q8 order). Group layout: d ×n, then the n
+    /// blocks' 32 int8.
     @inline(__always)
-    static func dotQ8_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, blocks: Int) -> Float {
+    static func dotQ8_0(_ row: UnsafeRawPointer, _ x: UnsafePointer<Float>, blocks: Int) -> Vector {
         var (a0, a1) = (Vector(), Vector())
         @inline(__always) func group(_ c: Int, _ n: Int, _ d: SIMD4<Float>) {
             let p = row + 136 &* c
@@ -169,24 +177,37 @@ enum QuantizedKernels {
         for c in 0..<full { group(c, 4, halves(row + 136 &* c)) }
         let n = blocks - 4 * full
         if n > 0 { group(full, n, partialHalves(row + 136 &* full, count: n)) }
-        return (a0 + a1).sum()
+        return a0 + a1
     }
 
     // MARK: - Rows
 
     /// y[t, r] (+)= W[r, :] · x[t, :] for rows `rows` of `m` and tokens t < `input.tokens`; y is
-    /// [tokens, ldy].
+    /// [tokens, ldy]. Rows go 16 at a time, their unreduced dot products summed together by
+    /// `DecodeKernels.sums` (a horizontal sum per row would cost as much as a row's last group).
     @inline(__always)
     static func linearRows(_ m: QuantizedMatrix, _ input: QuantizedInput, _ y: UnsafeMutablePointer<Float>, ldy: Int,
                            rows: Range<Int>, accumulate: Bool) {
         let (blocks, stride) = (m.blocksPerRow, m.bytesPerRow)
         let base = UnsafeRawPointer(m.data)
-        @inline(__always) func each(_ dot: (UnsafeRawPointer, Int) -> Float) {
-            for r in rows {
-                let row = base + r &* stride
+        @inline(__always) func each(_ dot: (UnsafeRawPointer, Int) -> Vector) {
+            withUnsafeTemporaryAllocation(of: Vector.self, capacity: 16) { lanes in
+                let lanes = lanes.baseAddress!
                 for t in 0..<input.tokens {
-                    let value = dot(row, t)
-                    if accumulate { y[t &* ldy &+ r] += value } else { y[t &* ldy &+ r] = value }
+                    var r = rows.lowerBound
+                    while r < rows.upperBound {
+                        let width = min(16, rows.upperBound - r)
+                        for l in 0..<width { lanes[l] = dot(base + (r &+ l) &* stride, t) }
+                        for l in width..<16 { lanes[l] = Vector() }
+                        let sums = DecodeKernels.sums(lanes)
+                        let out = y + (t &* ldy &+ r)
+                        if width == 16 {
+                            DecodeKernels.store(accumulate ? DecodeKernels.load(out) + sums : sums, out)
+                        } else {
+                            for l in 0..<width { out[l] = accumulate ? out[l] + sums[l] : sums[l] }
+                        }
+                        r += 16
+                    }
                 }
             }
         }

@@ -110,7 +110,8 @@ public struct InferenceBenchmark {
                 result.weights = weights.summary
                 if i > 0 { result.speedupOverF32 = rate / f32Rate }
                 report.decode.append(result)
-                let speedup = i > 0 ? String(format: "; %.2f× the F32 rate", rate / f32Rate) : ""
+                let speedup = i > 0 ? String(format: "; %.2f× the F32 rate; %.0f MB held beside the F32 weights",
+                                             rate / f32Rate, Double(weights.extraByteCount) / 1e6) : ""
                 progress(.init(kind: "decode", what: "context \(context), \(weights.summary)", milliseconds: step * 1e3,
                                rate: rate, unit: "tok/s", ratio: result.ratio,
                                note: String(format: "%.0f MB weights + %.1f MB KV per token, %.1f GB/s vs copy %.1f; best step %.2f ms",
@@ -199,7 +200,7 @@ public struct InferenceReport: Codable, Sendable {
         /// gbPerSecond ÷ copyGBPerSecond: the bandwidth-bound ratio.
         public var ratio: Double
         /// The encodings of the matrices read (`DecodeWeights.summary`).
-        public var weights = "F32 ×all"
+        public var weights = "F32"
         /// tokensPerSecond ÷ that of the Float32 weights in the same run (quantised rows only).
         public var speedupOverF32: Double?
     }

@@ -114,7 +114,7 @@ enum DecodeKernels {
     }
 
     /// `linearRows` for either encoding of W; `input` is x arranged for the quantised kernels
-    /// (`withInput`).
+    /// (`QuantizedInput.with`).
     @inline(__always)
     static func linearRows(_ w: DecodeMatrix, _ x: UnsafePointer<Float>, _ input: QuantizedInput, tokens: Int,
                            _ y: UnsafeMutablePointer<Float>, ldy: Int, rows: Range<Int>, accumulate: Bool) {
@@ -125,14 +125,6 @@ enum DecodeKernels {
         case .blocks(let q):
             QuantizedKernels.linearRows(q, input, y, ldy: ldy, rows: rows, accumulate: accumulate)
         }
-    }
-
-    /// Runs `body` with x [tokens, k] arranged as the matrices reading it need (`needs`: the
-    /// union of their `inputNeeds`; nothing for Float32 ones).
-    @inline(__always)
-    static func withInput<R>(_ needs: QuantizedInput.Needs, x: UnsafePointer<Float>, tokens: Int, k: Int,
-                             _ body: (QuantizedInput) -> R) -> R {
-        QuantizedInput.with(needs, x, tokens: tokens, k: k, body)
     }
 
     /// Number of chunks for a step over `rows` rows of `elements` weights in all: at least two
@@ -148,7 +140,7 @@ enum DecodeKernels {
                        accumulate: Bool, team: WorkerTeam) {
         let (n, k) = (w.rows, w.columns)
         let chunks = chunkCount(rows: n, elements: n * k, threads: team.threadCount)
-        withInput(w.inputNeeds, x: x, tokens: tokens, k: k) { input in
+        QuantizedInput.with(w.inputNeeds, x, tokens: tokens, k: k) { input in
             team.forEachChunk(chunks) { c in
                 linearRows(w, x, input, tokens: tokens, y, ldy: n, rows: (n * c / chunks)..<(n * (c + 1) / chunks),
                            accumulate: accumulate)
@@ -165,7 +157,7 @@ enum DecodeKernels {
         for p in parts { starts.append(starts.last! + p.weight.rows) }
         let total = starts.last!
         let chunks = chunkCount(rows: total, elements: total * k, threads: team.threadCount)
-        withInput(parts.reduce(into: []) { $0.formUnion($1.weight.inputNeeds) }, x: x, tokens: tokens, k: k) { input in
+        QuantizedInput.with(parts.reduce(into: []) { $0.formUnion($1.weight.inputNeeds) }, x, tokens: tokens, k: k) { input in
             team.forEachChunk(chunks) { c in
                 let range = (total * c / chunks)..<(total * (c + 1) / chunks)
                 for (i, (w, y)) in parts.enumerated() {
@@ -186,7 +178,7 @@ enum DecodeKernels {
                            into a: UnsafeMutablePointer<Float>, team: WorkerTeam) {
         let (f, k) = (gate.rows, gate.columns)
         let chunks = chunkCount(rows: f, elements: 2 * f * k, threads: team.threadCount)
-        withInput(gate.inputNeeds.union(up.inputNeeds), x: x, tokens: tokens, k: k) { input in
+        QuantizedInput.with(gate.inputNeeds.union(up.inputNeeds), x, tokens: tokens, k: k) { input in
             team.forEachChunk(chunks) { c in
                 let rows = (f * c / chunks)..<(f * (c + 1) / chunks)
                 linearRows(gate, x, input, tokens: tokens, g, ldy: f, rows: rows, accumulate: false)

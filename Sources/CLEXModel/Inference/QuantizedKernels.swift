@@ -266,10 +266,10 @@ struct QuantizedInput {
         }
         let permuted = 128 * ((k + 127) / 128)
         let sumStride = permuted / 32
-        let sizes = [needs.contains(.q4) ? permuted : 0, needs.contains(.q8) ? permuted : 0,
-                     needs.contains(.sums) ? sumStride : 0]
-        return withUnsafeTemporaryAllocation(of: Float.self, capacity: max(1, tokens * sizes.reduce(0, +))) { buffer in
-            let q4 = buffer.baseAddress!, q8 = q4 + tokens * sizes[0], sums = q8 + tokens * sizes[1]
+        let (q4Floats, q8Floats) = (needs.contains(.q4) ? permuted : 0, needs.contains(.q8) ? permuted : 0)
+        let sumFloats = needs.contains(.sums) ? sumStride : 0
+        return withUnsafeTemporaryAllocation(of: Float.self, capacity: tokens * (q4Floats + q8Floats + sumFloats)) { buffer in
+            let q4 = buffer.baseAddress!, q8 = q4 + tokens * q4Floats, sums = q8 + tokens * q8Floats
             for t in 0..<tokens {
                 let row = x + t * k
                 if needs.contains(.q4) { QuantizedKernels.permute(row, k: k, order: QuantizedKernels.q4Order, into: q4 + t * permuted) }

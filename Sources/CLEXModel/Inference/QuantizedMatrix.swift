@@ -99,19 +99,28 @@ public final class QuantizedMatrix: @unchecked Sendable {
         @inline(__always) func move(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer, _ count: Int) {
             if toGrouped { b.copyMemory(from: a, byteCount: count) } else { a.copyMemory(from: b, byteCount: count) }
         }
+        @inline(__always) func moveHalf(_ a: UnsafeMutableRawPointer, _ b: UnsafeMutableRawPointer) {
+            if toGrouped {
+                b.storeBytes(of: a.loadUnaligned(as: UInt16.self), as: UInt16.self)
+            } else {
+                a.storeBytes(of: b.loadUnaligned(as: UInt16.self), as: UInt16.self)
+            }
+        }
         for g in 0..<n {
             let block = raw + g * bpb
-            move(block, packed + 2 * g, 2)                                           // d
-            if type == .q4_1 { move(block + 2, packed + 2 * n + 2 * g, 2) }          // m
-            move(block + scalarBytes, packed + n * scalarBytes + g * quants, quants)  // quants
+            moveHalf(block, packed + 2 * g)                                            // d
+            if type == .q4_1 { moveHalf(block + 2, packed + 2 * n + 2 * g) }           // m
+            move(block + scalarBytes, packed + n * scalarBytes + g * quants, quants)   // quants
         }
     }
 
     private func regroup(from source: UnsafeRawPointer) {
         let groups = (blocksPerRow + 3) / 4
-        for r in 0..<rows {
-            let (raw, packed) = (UnsafeMutableRawPointer(mutating: source) + r * bytesPerRow, data + r * bytesPerRow)
-            for c in 0..<groups { moveGroup(c, blocks: raw, grouped: packed, toGrouped: true) }
+        Parallel.forEachChunk(rows, costPerItem: bytesPerRow) { range in
+            for r in range {
+                let (raw, packed) = (UnsafeMutableRawPointer(mutating: source) + r * bytesPerRow, data + r * bytesPerRow)
+                for c in 0..<groups { moveGroup(c, blocks: raw, grouped: packed, toGrouped: true) }
+            }
         }
     }
 

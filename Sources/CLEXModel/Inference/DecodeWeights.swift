@@ -75,6 +75,8 @@ public struct DecodeWeights: Sendable {
 
     /// The model's Float32 parameters (no copy).
     public init(model: LlamaModel) {
+        // Nothing throws here. (`rethrows` on the builder below would say so, but Swift 6.3
+        // miscompiles an error thrown through such a rethrowing initializer: it crashes.)
         try! self.init(model: model) { _, tensor in .dense(tensor) }
     }
 

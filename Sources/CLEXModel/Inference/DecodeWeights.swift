@@ -75,8 +75,9 @@ public struct DecodeWeights: Sendable {
 
     /// The model's Float32 parameters (no copy).
     public init(model: LlamaModel) {
-        // Nothing throws here. (`rethrows` on the builder below would say so, but Swift 6.3
-        // miscompiles an error thrown through such a rethrowing initializer: it crashes.)
+        // Nothing throws here. (`rethrows` on the builder below would say so, but with Swift 6.3
+        // an error thrown through it — a typed CheckpointError from the GGUF reader — crashed
+        // the process in the runtime's existential handling; not minimised.)
         try! self.init(model: model) { _, tensor in .dense(tensor) }
     }
 

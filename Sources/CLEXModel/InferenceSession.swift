@@ -19,6 +19,8 @@ public final class InferenceSession {
 
     public let model: LlamaModel
     public let cache: KVCache
+    /// The linear weights decoding steps read (prefill reads the model's Float32 parameters).
+    public let decodeWeights: DecodeWeights
     let workspace: InferenceWorkspace
     let rotary: RotaryProvider
     let alibiSlopes: [Float]?
@@ -26,10 +28,15 @@ public final class InferenceSession {
     /// each so every token is computed with the rotation of the context it sees.
     let boundaries: (_ from: Int, _ to: Int) -> [Int]
 
-    /// A session with room for `capacity` tokens.
+    /// A session with room for `capacity` tokens; decoding steps read `decodeWeights` (made from
+    /// this model; nil: its Float32 parameters).
     public init(model: LlamaModel, capacity: Int, rotary: @escaping RotaryProvider, alibiSlopes: [Float]? = nil,
-                boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] }) {
+                boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] },
+                decodeWeights: DecodeWeights? = nil) {
+        let weights = decodeWeights ?? DecodeWeights(model: model)
+        precondition(weights.matches(model.configuration), "InferenceSession: the decode weights are not of this model's shapes")
         self.model = model
+        self.decodeWeights = weights
         self.cache = KVCache(configuration: model.configuration, capacity: capacity)
         self.workspace = InferenceWorkspace(model.configuration)
         self.rotary = rotary
@@ -107,6 +114,7 @@ public final class InferenceSession {
             placement.attentionFactor = r.attentionFactor
             placement.queryScale = r.queryScale
         }
-        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace)
+        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace,
+                           decodeWeights: decodeWeights)
     }
 }

@@ -10,7 +10,9 @@ import Foundation
 ///   `cblas_sgemm` on the model's MLP shape (T×F×E): an MFU-like ratio.
 /// - Decode (memory-bound): tokens/s generating one token at a time after a prefill to the
 ///   context, the bytes every step must read (all weight matrices once, in Float32, plus the
-///   KV cache), and their product against a parallel memory copy: a bandwidth ratio.
+///   KV cache), and their product against a parallel memory copy: a bandwidth ratio. Given
+///   quantised `DecodeWeights`, each context is decoded twice, Float32 and quantised, one step of
+///   each in turn (so both see the same load), and the quantised row carries its speed-up.
 public struct InferenceBenchmark {
     /// Prompt lengths of the prefill cases.
     public var prefillLengths: [Int]
@@ -30,20 +32,25 @@ public struct InferenceBenchmark {
         minSeconds = quick ? 0.05 : 0.5
     }
 
-    /// Times `model` (with plain RoPE), reporting each row through `progress` as it completes.
-    public func run(model: LlamaModel, modelName: String, progress: (InferenceReport.Row) -> Void) throws -> InferenceReport {
+    /// Times `model` (with plain RoPE), reporting each row through `progress` as it completes;
+    /// decoding also with `decodeWeights` when they hold quantised matrices.
+    public func run(model: LlamaModel, modelName: String, decodeWeights: DecodeWeights? = nil,
+                    progress: (InferenceReport.Row) -> Void) throws -> InferenceReport {
         let c = model.configuration
         var report = InferenceReport(model: modelName, parameters: c.parameterCount, blasCore: BLAS.coreName,
                                      threads: Parallel.threadCount, cpu: cpuModelName())
         let tokens = Self.tokens(count: (prefillLengths + decodeContexts).max()! + decodeTokens,
                                  vocabulary: c.vocabularySize)
-        func session(_ capacity: Int) -> InferenceSession {
-            InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c))
+        func session(_ capacity: Int, _ weights: DecodeWeights? = nil) -> InferenceSession {
+            InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), decodeWeights: weights)
         }
-        // Warm-up: first touch of the weights and of both code paths.
-        let warm = session(72)
-        _ = try warm.feed(Array(tokens[0..<64]), logits: .last)
-        for t in tokens[64..<72] { _ = try warm.feed([t], logits: .last) }
+        let quantized = decodeWeights.flatMap { $0.extraByteCount > 0 ? $0 : nil }
+        // Warm-up: first touch of the weights and of every code path.
+        for weights in [nil, quantized] {
+            let warm = session(72, weights)
+            _ = try warm.feed(Array(tokens[0..<64]), logits: .last)
+            for t in tokens[64..<72] { _ = try warm.feed([t], logits: .last) }
+        }
 
         let (copyTiming, copyRate) = Baselines.copyBandwidth(minSeconds: minSeconds)
         report.copyGBPerSecond = copyRate
@@ -74,30 +81,42 @@ public struct InferenceBenchmark {
         }
 
         for context in decodeContexts {
-            let s = session(context + decodeTokens)
-            _ = try s.feed(Array(tokens[0..<context]), logits: .last)
-            var steps: [Double] = []
+            // F32 first, then the quantised weights; their steps alternate.
+            let variants: [DecodeWeights] = [DecodeWeights(model: model)] + (quantized.map { [$0] } ?? [])
+            let sessions = variants.map { session(context + decodeTokens, $0) }
+            for s in sessions { _ = try s.feed(Array(tokens[0..<context]), logits: .last) }
+            var steps = [[Double]](repeating: [], count: sessions.count)
             for t in tokens[context..<(context + decodeTokens)] {
-                let t0 = Timing.now()
-                _ = try s.feed([t], logits: .last)
-                steps.append(Timing.now() - t0)
+                for (i, s) in sessions.enumerated() {
+                    let t0 = Timing.now()
+                    _ = try s.feed([t], logits: .last)
+                    steps[i].append(Timing.now() - t0)
+                }
             }
-            steps.sort()
-            let step = steps[steps.count / 2]
-            let weights = Self.decodeWeightBytes(c)
-            let kv = Self.kvBytes(c, context: context + decodeTokens / 2)
-            let rate = 1 / step
-            let gbps = (weights + kv) * rate / 1e9
-            let result = InferenceReport.Decode(context: context, tokens: decodeTokens, secondsPerToken: step,
-                                                meanSecondsPerToken: steps.reduce(0, +) / Double(steps.count),
-                                                bestSecondsPerToken: steps[0],
-                                                tokensPerSecond: rate, weightMB: weights / 1e6, kvCacheMB: kv / 1e6,
-                                                gbPerSecond: gbps, copyGBPerSecond: copyRate, ratio: gbps / copyRate)
-            report.decode.append(result)
-            progress(.init(kind: "decode", what: "context \(context)", milliseconds: step * 1e3, rate: rate,
-                           unit: "tok/s", ratio: result.ratio,
-                           note: String(format: "%.0f MB weights + %.1f MB KV per token, %.1f GB/s vs copy %.1f; best step %.2f ms",
-                                        weights / 1e6, kv / 1e6, gbps, copyRate, steps[0] * 1e3)))
+            var f32Rate = 0.0
+            for (i, weights) in variants.enumerated() {
+                let sorted = steps[i].sorted()
+                let step = sorted[sorted.count / 2]
+                let matrices = Self.decodeWeightBytes(c, weights: weights)
+                let kv = Self.kvBytes(c, context: context + decodeTokens / 2)
+                let rate = 1 / step
+                if i == 0 { f32Rate = rate }
+                let gbps = (matrices + kv) * rate / 1e9
+                var result = InferenceReport.Decode(context: context, tokens: decodeTokens, secondsPerToken: step,
+                                                    meanSecondsPerToken: sorted.reduce(0, +) / Double(sorted.count),
+                                                    bestSecondsPerToken: sorted[0],
+                                                    tokensPerSecond: rate, weightMB: matrices / 1e6, kvCacheMB: kv / 1e6,
+                                                    gbPerSecond: gbps, copyGBPerSecond: copyRate, ratio: gbps / copyRate)
+                result.weights = weights.summary
+                if i > 0 { result.speedupOverF32 = rate / f32Rate }
+                report.decode.append(result)
+                let speedup = i > 0 ? String(format: "; %.2f× the F32 rate; %.0f MB held beside the F32 weights",
+                                             rate / f32Rate, Double(weights.extraByteCount) / 1e6) : ""
+                progress(.init(kind: "decode", what: "context \(context), \(weights.summary)", milliseconds: step * 1e3,
+                               rate: rate, unit: "tok/s", ratio: result.ratio,
+                               note: String(format: "%.0f MB weights + %.1f MB KV per token, %.1f GB/s vs copy %.1f; best step %.2f ms",
+                                            matrices / 1e6, kv / 1e6, gbps, copyRate, sorted[0] * 1e3) + speedup))
+            }
         }
         return report
     }
@@ -122,6 +141,12 @@ public struct InferenceBenchmark {
     public static func decodeWeightBytes(_ c: LlamaConfiguration) -> Double {
         let perLayer = layerMatrixWeights(c) + 2 * c.hiddenSize
         return 4 * Double(c.layerCount * perLayer + c.hiddenSize + c.vocabularySize * c.hiddenSize + c.hiddenSize)
+    }
+
+    /// Bytes of weights one decoding step reads with `weights`: its matrices as they are
+    /// encoded, plus the Float32 norms and one embedding row.
+    public static func decodeWeightBytes(_ c: LlamaConfiguration, weights: DecodeWeights) -> Double {
+        Double(weights.byteCount) + 4 * Double((2 * c.layerCount + 2) * c.hiddenSize)
     }
 
     /// Bytes of cached keys and values read by one step at `context` tokens.
@@ -174,6 +199,10 @@ public struct InferenceReport: Codable, Sendable {
         public var copyGBPerSecond: Double
         /// gbPerSecond ÷ copyGBPerSecond: the bandwidth-bound ratio.
         public var ratio: Double
+        /// The encodings of the matrices read (`DecodeWeights.summary`).
+        public var weights = "F32"
+        /// tokensPerSecond ÷ that of the Float32 weights in the same run (quantised rows only).
+        public var speedupOverF32: Double?
     }
 
     /// A line of progress (baselines included).
@@ -212,12 +241,14 @@ public struct InferenceReport: Codable, Sendable {
                   pad("decode", 16) + lpad("tok/s", 10) + lpad("ms/tok", 9) + lpad("MB/tok", 9) + lpad("GB/s", 8)
                       + "  " + pad("copy (same run)", 16) + lpad("ratio", 7)]
         for d in decode {
-            lines.append(pad("context \(d.context)", 16) + lpad(String(format: "%.1f", d.tokensPerSecond), 10)
+            let label = "context \(d.context)" + (d.speedupOverF32 == nil ? "" : " quant")
+            lines.append(pad(label, 16) + lpad(String(format: "%.1f", d.tokensPerSecond), 10)
                          + lpad(String(format: "%.2f", d.secondsPerToken * 1e3), 9)
                          + lpad(String(format: "%.0f", d.weightMB + d.kvCacheMB), 9)
                          + lpad(String(format: "%.1f", d.gbPerSecond), 8)
                          + "  " + pad(String(format: "%.1f GB/s", d.copyGBPerSecond), 16)
-                         + lpad(String(format: "%.2f", d.ratio), 7))
+                         + lpad(String(format: "%.2f", d.ratio), 7)
+                         + "  " + d.weights + (d.speedupOverF32.map { String(format: " (%.2f× F32)", $0) } ?? ""))
         }
         return lines.joined(separator: "\n")
     }

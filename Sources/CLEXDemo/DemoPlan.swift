@@ -8,12 +8,19 @@ import CLEXTrain
 /// 1. pretrain the tiny preset at window L with plain RoPE (`baseSteps`);
 /// 2. continue that model for `continueSteps` each under plain RoPE, PI (factor T), YaRN
 ///    (factor T, original window L) and CLEX (max factor T): the same token budget per method,
-///    always on windows of L tokens ("train short");
+///    on sequences of `continueLength` = s·L tokens. The default s = 4 is the paper's "CLEX 16k"
+///    run on a 4k model (clex.md §3, §6): trained at N tokens, CLEX stays flat to about 4·N, so
+///    a continuation at N = L (s = 1) reaches only 4L — as in the paper's "CLEX 4k" row, which
+///    fails at 8× its training length;
 /// 3. train an ALiBi model from scratch for `baseSteps + continueSteps` (the same total budget);
 /// 4. evaluate all five at L, 2L, 4L, 8L, 16L on held-out plays ("test long").
 public struct DemoPlan: Sendable {
     public var window: Int
+    /// Sequences per step of the base (and ALiBi) training, on windows of `window` tokens.
     public var batch: Int
+    /// Tokens per sequence of the continuation stage (s·L); its batch keeps the tokens per step
+    /// of the base stage.
+    public var continueLength: Int
     public var baseSteps: Int
     public var continueSteps: Int
     public var baseLearningRate: Float
@@ -29,13 +36,13 @@ public struct DemoPlan: Sendable {
     public var seed: UInt64 = 1
 
     /// The default demo (about 20 minutes on a 2-core machine).
-    public static let standard = DemoPlan(window: 128, batch: 32, baseSteps: 360, continueSteps: 200,
+    public static let standard = DemoPlan(window: 128, batch: 32, continueLength: 512, baseSteps: 360, continueSteps: 200,
                                           baseLearningRate: 3e-3, continueLearningRate: 1e-3, factor: 16,
                                           multiples: [1, 2, 4, 8, 16], maxWindows: 24,
                                           heldOut: ["hamlet", "macbeth", "othello", "lear", "tempest"])
 
     /// A smoke run (a few minutes): the same stages, tiny budgets, so only the plumbing is checked.
-    public static let quick = DemoPlan(window: 64, batch: 8, baseSteps: 30, continueSteps: 10,
+    public static let quick = DemoPlan(window: 64, batch: 8, continueLength: 128, baseSteps: 30, continueSteps: 10,
                                        baseLearningRate: 3e-3, continueLearningRate: 1e-3, factor: 16,
                                        multiples: [1, 2, 4, 8, 16], maxWindows: 2,
                                        heldOut: ["macbeth"])
@@ -48,10 +55,12 @@ public struct DemoPlan: Sendable {
          ("CLEX T=\(factor)", ["--rope-scaling", "clex", "--clex-max-factor", "\(factor)"])]
     }
 
-    func options(steps: Int, learningRate: Float, warmup: Int) -> TrainingOptions {
+    /// Options of a stage on sequences of `length` tokens (`window` or `continueLength`), with
+    /// `batch · window` tokens per step.
+    func options(steps: Int, learningRate: Float, warmup: Int, length: Int) -> TrainingOptions {
         var o = TrainingOptions()
-        o.sequenceLength = window
-        o.batchSize = batch
+        o.sequenceLength = length
+        o.batchSize = max(batch * window / length, 1)
         o.steps = steps
         o.learningRate = learningRate
         o.warmupSteps = warmup

@@ -31,10 +31,11 @@ public enum DemoReport {
         """
         # CLEX demo: train short, test long (Shakespeare, CPU)
 
-        Model: \(report.model). Trained on windows of L = \(plan.window) byte tokens, \(plan.batch) sequences per step:
-        plain-RoPE pretraining for \(plan.baseSteps) steps, then \(plan.continueSteps) more steps under each method
-        (PI and YaRN with factor \(plan.factor), CLEX with T = \(plan.factor)); ALiBi trained from scratch for
-        \(plan.baseSteps + plan.continueSteps) steps. Evaluated on held-out plays (\(plan.heldOut.joined(separator: ", "))),
+        Model: \(report.model). Plain-RoPE pretraining on windows of L = \(plan.window) byte tokens,
+        \(plan.batch) sequences per step, for \(plan.baseSteps) steps; then \(plan.continueSteps) more steps under each
+        method (PI and YaRN with factor \(plan.factor), CLEX with T = \(plan.factor)) on sequences of
+        \(plan.continueLength) tokens (\(plan.continueLength / plan.window)L), the same tokens per step; ALiBi trained from scratch
+        on windows of L for \(plan.baseSteps + plan.continueSteps) steps. Evaluated on held-out plays (\(plan.heldOut.joined(separator: ", "))),
         protocol: \(report.protocolLabel), at most \(plan.maxWindows) windows per length. Wall time \(Int(seconds)) s.
 
         ```

@@ -50,7 +50,7 @@ public struct DemoRunner {
         let total = plan.baseSteps + plan.continueSteps
 
         let base = try train(stage: "base-rope", model: fresh, positional: PositionalConfiguration(model: config),
-                             options: plan.options(steps: plan.baseSteps, learningRate: plan.baseLearningRate, warmup: 30),
+                             options: plan.options(steps: plan.baseSteps, learningRate: plan.baseLearningRate, warmup: 30, length: plan.window),
                              data: corpus.tokens)
         var models: [(label: String, checkpoint: String)] = []
         for (label, flags) in plan.methods {
@@ -58,13 +58,14 @@ public struct DemoRunner {
             let (positional, _) = try loaded.positional.applyingCommandLine(flags)
             let stage = "continue-" + label.lowercased().filter { $0.isLetter }
             let checkpoint = try train(stage: stage, model: loaded.model, positional: positional,
-                                       options: plan.options(steps: plan.continueSteps, learningRate: plan.continueLearningRate, warmup: 10),
+                                       options: plan.options(steps: plan.continueSteps, learningRate: plan.continueLearningRate, warmup: 10,
+                                                            length: plan.continueLength),
                                        data: corpus.tokens)
             models.append((label, checkpoint))
         }
         let alibi = try train(stage: "alibi-scratch", model: fresh,
                               positional: PositionalConfiguration(model: config, scheme: .alibi),
-                              options: plan.options(steps: total, learningRate: plan.baseLearningRate, warmup: 30),
+                              options: plan.options(steps: total, learningRate: plan.baseLearningRate, warmup: 30, length: plan.window),
                               data: corpus.tokens)
         models.append(("ALiBi (scratch)", alibi))
         return try evaluate(models, heldOut: heldOutPlays, tokenizer: tokenizer)

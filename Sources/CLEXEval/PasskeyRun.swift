@@ -134,7 +134,7 @@ public struct PasskeyRun {
         var start = 0
         while start < prompt.count - 1 {
             let end = min(start + feedLimit, prompt.count - 1)
-            _ = try session.feed(Array(prompt[start..<end]))
+            _ = try session.feed(Array(prompt[start..<end]), logits: .last)
             start = end
             onFeed(end)
         }

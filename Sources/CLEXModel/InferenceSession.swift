@@ -19,6 +19,8 @@ public final class InferenceSession {
 
     public let model: LlamaModel
     public let cache: KVCache
+    /// The linear weights decoding steps read (prefill reads the model's Float32 parameters).
+    public let decodeWeights: DecodeWeights
     let workspace: InferenceWorkspace
     let rotary: RotaryProvider
     let alibiSlopes: [Float]?
@@ -26,10 +28,15 @@ public final class InferenceSession {
     /// each so every token is computed with the rotation of the context it sees.
     let boundaries: (_ from: Int, _ to: Int) -> [Int]
 
-    /// A session with room for `capacity` tokens.
+    /// A session with room for `capacity` tokens; decoding steps read `decodeWeights` (made from
+    /// this model; nil: its Float32 parameters).
     public init(model: LlamaModel, capacity: Int, rotary: @escaping RotaryProvider, alibiSlopes: [Float]? = nil,
-                boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] }) {
+                boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] },
+                decodeWeights: DecodeWeights? = nil) {
+        let weights = decodeWeights ?? DecodeWeights(model: model)
+        precondition(weights.matches(model.configuration), "InferenceSession: the decode weights are not of this model's shapes")
         self.model = model
+        self.decodeWeights = weights
         self.cache = KVCache(configuration: model.configuration, capacity: capacity)
         self.workspace = InferenceWorkspace(model.configuration)
         self.rotary = rotary
@@ -54,32 +61,45 @@ public final class InferenceSession {
     /// i predicts the token after tokens[i]), [1, V] for `.last` ([0, V] when `tokens` is empty).
     /// Throws when the cache would overflow or the positional method cannot serve the length.
     public func feed(_ tokens: [Int32], logits rows: LogitRows = .all) throws -> Tensor {
-        guard tokens.count <= cache.remaining else {
-            throw ModelLoadError("context full: \(cache.count) + \(tokens.count) tokens exceed the session's \(cache.capacity)")
-        }
-        let end = cache.count + tokens.count
-        var cuts = boundaries(cache.count, end).filter { $0 > cache.count && $0 < end }
-        cuts.append(end)
         var pieces: [Tensor] = []
-        var start = cache.count
-        var offset = 0
-        for cut in cuts where cut > start {
-            let n = cut - start
-            let wanted = rows == .all ? 0..<n : (cut == end ? (n - 1)..<n : n..<n)
-            pieces.append(try step(Array(tokens[offset..<(offset + n)]), contextLength: cut, logitRows: wanted))
-            offset += n
-            start = cut
-        }
-        pieces.removeAll { $0.shape[0] == 0 }
+        try feed(tokens, logits: rows) { _, logits in pieces.append(logits) }
         if pieces.count == 1 { return pieces[0] }
-        let v = model.configuration.vocabularySize
-        let out = Tensor(zeros: [pieces.reduce(0) { $0 + $1.shape[0] }, v])
+        let out = Tensor(zeros: [pieces.reduce(0) { $0 + $1.shape[0] }, model.configuration.vocabularySize])
         var row = 0
         for p in pieces {
             out.slice(rows: row..<(row + p.shape[0])).assign(p)
             row += p.shape[0]
         }
         return out
+    }
+
+    /// Feeds `tokens` like `feed(_:logits:)` but hands the logits to `body` piece by piece as they
+    /// are computed — `body(first, logits)`: rows for tokens[first ..< first + logits.shape[0]]
+    /// (`.all`), or the last token's row (`.last`, one call) — so a caller scoring them never holds
+    /// more than one piece's logits. The feed is split into pieces wherever the rotation changes
+    /// (for dynamic NTK past L: at every token).
+    public func feed(_ tokens: [Int32], logits rows: LogitRows, each body: (_ first: Int, _ logits: Tensor) throws -> Void) throws {
+        guard tokens.count <= cache.remaining else {
+            throw ModelLoadError("context full: \(cache.count) + \(tokens.count) tokens exceed the session's \(cache.capacity)")
+        }
+        let end = cache.count + tokens.count
+        var cuts = boundaries(cache.count, end).filter { $0 > cache.count && $0 < end }
+        cuts.append(end)
+        var start = cache.count
+        var offset = 0
+        var delivered = false
+        for cut in cuts where cut > start {
+            let n = cut - start
+            let wanted = rows == .all ? 0..<n : (cut == end ? (n - 1)..<n : n..<n)
+            let logits = try step(Array(tokens[offset..<(offset + n)]), contextLength: cut, logitRows: wanted)
+            if !wanted.isEmpty {
+                try body(offset + wanted.lowerBound, logits)
+                delivered = true
+            }
+            offset += n
+            start = cut
+        }
+        if !delivered { try body(0, Tensor(zeros: [0, model.configuration.vocabularySize])) }
     }
 
     /// One piece with a single rotation: re-rotates the cache if needed, then runs the model.
@@ -94,6 +114,7 @@ public final class InferenceSession {
             placement.attentionFactor = r.attentionFactor
             placement.queryScale = r.queryScale
         }
-        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace)
+        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace,
+                           decodeWeights: decodeWeights)
     }
 }

@@ -75,7 +75,7 @@ extension LlamaConfiguration {
             "vocab_size": vocabularySize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize,
             "num_hidden_layers": layerCount, "num_attention_heads": headCount,
             "num_key_value_heads": keyValueHeadCount, "head_dim": headDimension, "hidden_act": "silu",
-            "max_position_embeddings": maxPositionEmbeddings, "rms_norm_eps": Double(rmsNormEpsilon),
+            "max_position_embeddings": maxPositionEmbeddings, "rms_norm_eps": Double("\(rmsNormEpsilon)") ?? Double(rmsNormEpsilon),
             "rope_theta": ropeTheta, "tie_word_embeddings": tieWordEmbeddings,
             "attention_bias": false, "mlp_bias": false, "torch_dtype": "float32",
         ]

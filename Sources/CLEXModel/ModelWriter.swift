@@ -23,3 +23,13 @@ public enum ModelWriter {
                          options: .atomic)
     }
 }
+
+extension ModelWriter {
+    /// Writes `model` with its positional method as an HF checkpoint the PyTorch CLEX code and HF
+    /// tools load: `config.json` carries the method's `rope_scaling` (and `log_scale`), and a CLEX
+    /// method's learned tensors (`model.clex_layer.*`) join the weights.
+    public static func saveHF(_ model: LlamaModel, positional: any PositionalMethod, to directory: String) throws {
+        let learned = positional.learnedParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        try saveHF(model, to: directory, extraTensors: learned, extraConfig: try positional.configuration.hfConfigMembers())
+    }
+}

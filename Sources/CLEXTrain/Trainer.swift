@@ -88,8 +88,9 @@ public final class Trainer {
     /// Tokens consumed by one optimiser step.
     public var tokensPerStep: Int { options.sequenceLength * options.batchSize * options.accumulation }
 
-    /// One optimiser step over `accumulation` micro-batches.
-    func trainStep() throws -> TrainingEvent {
+    /// One optimiser step over `accumulation` micro-batches, without validation, checkpoint or
+    /// log (`run` adds those); the event's timing fields are zero.
+    public func trainStep() throws -> TrainingEvent {
         let c = model.configuration
         let slots = CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings).filter(isTrainable)
         var gradients: [CheckpointNames.Slot: Tensor] = [:]

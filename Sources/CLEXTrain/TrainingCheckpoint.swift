@@ -28,9 +28,7 @@ public enum TrainingCheckpoint {
         let final = (output as NSString).appendingPathComponent(name)
         let temporary = (output as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         try? fm.removeItem(atPath: temporary)
-        let learned = trainer.positional.learnedParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        try ModelWriter.saveHF(trainer.model, to: temporary, extraTensors: learned,
-                               extraConfig: try trainer.positional.configuration.hfConfigMembers())
+        try ModelWriter.saveHF(trainer.model, positional: trainer.positional, to: temporary)
         var moments = SafetensorsWriter(metadata: ["step": "\(trainer.optimizer.step)"])
         for (param, state) in trainer.optimizer.moments {
             moments.addTensor("exp_avg." + param, state.m)

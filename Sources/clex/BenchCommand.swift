@@ -6,7 +6,7 @@ import Foundation
 enum BenchCommand {
     static let help = """
     usage: clex bench kernels [--quick] [--json FILE]
-           clex bench infer --model FILE [--quick] [--json FILE]
+           clex bench infer --model FILE [--decode-weights W] [--quick] [--json FILE]
            clex bench train [--quick] [--json FILE]
 
       kernels       every kernel beside raw sgemm and a memory copy (about a minute)
@@ -16,6 +16,8 @@ enum BenchCommand {
       train         training tokens/s and MFU (model FLOPs/s ÷ sgemm rate of this run) of the
                     small preset at N = 256 and 1024, plain RoPE and CLEX (T = 16) side by side
       --model FILE  the checkpoint for infer (GGUF, safetensors or llama2.c)
+      --decode-weights W  infer also decodes with these weights (native by default: a quantised
+                    GGUF's own blocks; q8_0; f32 = Float32 rows only), beside Float32
       --quick       short timings and small sizes (seconds instead of about a minute)
       --json FILE   also write the results as JSON to FILE (atomically)
     """
@@ -43,11 +45,13 @@ enum BenchCommand {
             }
         case "infer":
             guard let modelPath = options.string("--model") else { throw UsageError("bench infer needs --model FILE") }
+            let decodeFormat = try DecodeWeightsOption.parse(&options)
             try options.rejectUnknown()
             guard options.positional.isEmpty else { throw UsageError("unexpected argument '\(options.positional[0])' for bench infer") }
             let loaded = try ModelLoader.load(modelPath)
             let name = (modelPath as NSString).lastPathComponent
-            let report = try InferenceBenchmark(quick: quick).run(model: loaded.model, modelName: name) { row in
+            let report = try InferenceBenchmark(quick: quick).run(model: loaded.model, modelName: name,
+                                                                  decodeWeights: try loaded.decodeWeights(decodeFormat)) { row in
                 let ratio = row.ratio.map { String(format: "  ratio %.2f", $0) } ?? ""
                 progress("\(row.kind) \(row.what): " + String(format: "%.2f ms, %.1f ", row.milliseconds, row.rate)
                          + row.unit + ratio + (row.note.map { "  (\($0))" } ?? ""))

@@ -11,6 +11,7 @@ enum CommandLineTool {
       rope --method M --dim D [--t …] [--json] frequencies of a positional method (CLEX: θ(t))
       chat --model FILE [--system TEXT]       interactive ChatML conversation on stdin/stdout
       info FILE                               architecture, sizes, rope, tokenizer and tensor types
+      export --model FILE --out DIR           write any checkpoint as an HF directory (for PyTorch/HF tools)
       eval ppl|passkey --model FILE …         long-context perplexity curves and passkey retrieval
       demo [--quick]                          the paper's experiment at CPU scale on Shakespeare
       bench kernels [--quick] [--json FILE]   time every kernel beside raw sgemm and memory copy
@@ -38,6 +39,7 @@ enum CommandLineTool {
             case "train": return try TrainCommand.run(Array(args.dropFirst()))
             case "rope": return try RopeCommand.run(Array(args.dropFirst()))
             case "fuzz": return try FuzzCommand.run(Array(args.dropFirst()))
+            case "export": return try ExportCommand.run(Array(args.dropFirst()))
             case "-h", "--help", "help":
                 print(usage)
                 return 0

@@ -15,7 +15,8 @@ enum TrainCommand {
       --model FILE            fine-tune a checkpoint (GGUF dequantised to Float32, safetensors, llama2.c)
       --tokenizer bytes|FILE  tokenizer for --preset: "bytes" (default; 257 ids) or a tokenizer.json
                               or GGUF file whose vocabulary to use
-      --context L             training window of a preset model (max_position_embeddings; default 256)
+      --context L             the model's window L (max_position_embeddings): a preset's (default 256), or
+                              with --model a new one for fine-tuning (CLEX's L: t = length / L)
       --validation-fraction F share of documents held out for validation (default 0.05)
       --cache DIR             tokenized-corpus cache (default DIR/../.token-cache beside --out)
     run
@@ -63,6 +64,13 @@ enum TrainCommand {
             tokenizer = t
             model = loaded.model
             positionalBase = loaded.positional
+            if let text = value(raw, "--context") {
+                // Train short: the window L the positional method counts from (CLEX's L, the original
+                // length of PI/YaRN/dynamic NTK), saved as max_position_embeddings.
+                guard let context = Int(text), context >= 2 else { throw UsageError("--context must be an integer ≥ 2") }
+                model.configuration.maxPositionEmbeddings = context
+                positionalBase.contextLength = context
+            }
             loadedCheckpoint = loaded
         } else {
             let tokenizerChoice = value(raw, "--tokenizer") ?? "bytes"

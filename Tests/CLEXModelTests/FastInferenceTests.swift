@@ -114,6 +114,27 @@ struct FastInferenceTests {
         #expect(try s2.feed([], logits: .last).shape == [0, model.configuration.vocabularySize])
     }
 
+    @Test("the streaming feed hands over each rotation piece once, in order, equal to the rows of .all")
+    func streamingPieces() throws {
+        let model = tinyModel()
+        let tokens = Self.tokens(40)
+        let boundaries = [7, 19, 20]
+        let all = try Self.session(model, capacity: 40, boundaries: { _, _ in boundaries }).feed(tokens)
+        let s = Self.session(model, capacity: 40, boundaries: { _, _ in boundaries })
+        var firsts: [Int] = []
+        try s.feed(tokens, logits: .all) { first, logits in
+            firsts.append(first)
+            #expect(logits.scalars == all.slice(rows: first..<(first + logits.shape[0])).scalars, "piece at \(first)")
+        }
+        #expect(firsts == [0, 7, 19, 20], "one piece per rotation")
+        var last: [Int] = []
+        try Self.session(model, capacity: 40, boundaries: { _, _ in boundaries }).feed(tokens, logits: .last) { first, logits in
+            last.append(first)
+            #expect(logits.shape == [1, model.configuration.vocabularySize])
+        }
+        #expect(last == [39], ".last delivers only the final row")
+    }
+
     @Test("SmolLM2: prefill and decode steps match the reference forward",
           .enabled(if: Assets.haveSmolLM2, "needs cache/assets/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf: run scripts/fetch-assets"))
     func smolLM2() throws {

@@ -58,6 +58,27 @@ import Testing
         #expect(file.tensorNames.contains("lm_head.weight") == !tied)
     }
 
+    @Test("a model saved with its CLEX method loads back with the method, its ODE weights and the same logits")
+    func saveLoadWithCLEX() throws {
+        let model = tinyModel(tied: true, layout: .rotateHalf)
+        let configuration = try PositionalConfiguration(model: model.configuration, scheme: .clex(CLEXParameters(maxFactor: 8)))
+        let method = try configuration.makeMethod(seed: 5)
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ModelWriter.saveHF(model, positional: method, to: dir)
+        let loaded = try ModelLoader.load(dir)
+        #expect(loaded.positional.scheme == configuration.scheme)
+        let back = try loaded.positionalMethod().method
+        for (name, tensor) in method.learnedParameters {
+            #expect(back.learnedParameters[name]?.scalars == tensor.scalars, "\(name) round-trips exactly")
+        }
+        let a = try prefillLogits(model, Self.tokens)
+        let b = try prefillLogits(loaded.model, Self.tokens)
+        #expect(worstRelativeError(b, a) < 1e-5)
+        let config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        #expect((config["rope_scaling"] as? [String: Any])?["type"] as? String == "clex")
+    }
+
     @Test("a context overflow is an error, not a crash")
     func overflow() throws {
         let model = tinyModel()

@@ -113,41 +113,59 @@ enum DecodeKernels {
         }
     }
 
-    /// Number of chunks for a step reading `bytes` of weights: at least two per thread, and
-    /// about 128 KiB each (bounded so claiming stays cheap).
-    static func chunkCount(rows: Int, bytes: Int, threads: Int) -> Int {
-        max(1, min(rows, max(2 * threads, min(256, bytes >> 17))))
+    /// `linearRows` for either encoding of W; `input` is x arranged for the quantised kernels
+    /// (`QuantizedInput.with`).
+    @inline(__always)
+    static func linearRows(_ w: DecodeMatrix, _ x: UnsafePointer<Float>, _ input: QuantizedInput, tokens: Int,
+                           _ y: UnsafeMutablePointer<Float>, ldy: Int, rows: Range<Int>, accumulate: Bool) {
+        switch w {
+        case .dense(let t):
+            linearRows(UnsafePointer(t.pointer), x, tokens: tokens, k: t.shape[1], y, ldy: ldy, rows: rows,
+                       accumulate: accumulate)
+        case .blocks(let q):
+            QuantizedKernels.linearRows(q, input, y, ldy: ldy, rows: rows, accumulate: accumulate)
+        }
+    }
+
+    /// Number of chunks for a step over `rows` rows of `elements` weights in all: at least two
+    /// per thread, and about 32 Ki weights (128 KiB of Float32) each (bounded so claiming stays
+    /// cheap). Quantised matrices are split like Float32 ones: their rows cost about as much
+    /// arithmetic, for fewer bytes.
+    static func chunkCount(rows: Int, elements: Int, threads: Int) -> Int {
+        max(1, min(rows, max(2 * threads, min(256, elements >> 15))))
     }
 
     /// y (+)= x · Wᵀ on the team: W [N, K], x [tokens, K], y [tokens, N].
-    static func linear(_ w: Tensor, _ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>,
+    static func linear(_ w: DecodeMatrix, _ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>,
                        accumulate: Bool, team: WorkerTeam) {
-        let (n, k) = (w.shape[0], w.shape[1])
-        let wp = UnsafePointer(w.pointer)
-        let chunks = chunkCount(rows: n, bytes: n * k * 4, threads: team.threadCount)
-        team.forEachChunk(chunks) { c in
-            linearRows(wp, x, tokens: tokens, k: k, y, ldy: n, rows: (n * c / chunks)..<(n * (c + 1) / chunks),
-                       accumulate: accumulate)
+        let (n, k) = (w.rows, w.columns)
+        let chunks = chunkCount(rows: n, elements: n * k, threads: team.threadCount)
+        QuantizedInput.with(w.inputNeeds, x, tokens: tokens, k: k) { input in
+            team.forEachChunk(chunks) { c in
+                linearRows(w, x, input, tokens: tokens, y, ldy: n, rows: (n * c / chunks)..<(n * (c + 1) / chunks),
+                           accumulate: accumulate)
+            }
         }
     }
 
     /// Several projections of the same input in one team step (q, k, v): y_i = x · W_iᵀ, each
     /// W_i [N_i, K] into its own y_i [tokens, N_i]. Rows of all matrices are split together.
-    static func linear(_ parts: [(weight: Tensor, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
+    static func linear(_ parts: [(weight: DecodeMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
                        tokens: Int, team: WorkerTeam) {
-        let k = parts[0].weight.shape[1]
+        let k = parts[0].weight.columns
         var starts = [0]
-        for p in parts { starts.append(starts.last! + p.weight.shape[0]) }
+        for p in parts { starts.append(starts.last! + p.weight.rows) }
         let total = starts.last!
-        let chunks = chunkCount(rows: total, bytes: total * k * 4, threads: team.threadCount)
-        let pointers = parts.map { (UnsafePointer($0.weight.pointer), $0.output, $0.weight.shape[0]) }
-        team.forEachChunk(chunks) { c in
-            let range = (total * c / chunks)..<(total * (c + 1) / chunks)
-            for (i, (w, y, n)) in pointers.enumerated() {
-                let lo = max(range.lowerBound, starts[i]), hi = min(range.upperBound, starts[i + 1])
-                if lo < hi {
-                    linearRows(w, x, tokens: tokens, k: k, y, ldy: n, rows: (lo - starts[i])..<(hi - starts[i]),
-                               accumulate: false)
+        let chunks = chunkCount(rows: total, elements: total * k, threads: team.threadCount)
+        QuantizedInput.with(parts.reduce(into: []) { $0.formUnion($1.weight.inputNeeds) }, x, tokens: tokens, k: k) { input in
+            team.forEachChunk(chunks) { c in
+                let range = (total * c / chunks)..<(total * (c + 1) / chunks)
+                for (i, (w, y)) in parts.enumerated() {
+                    let lo = max(range.lowerBound, starts[i]), hi = min(range.upperBound, starts[i + 1])
+                    if lo < hi {
+                        linearRows(w, x, input, tokens: tokens, y, ldy: w.rows,
+                                   rows: (lo - starts[i])..<(hi - starts[i]), accumulate: false)
+                    }
                 }
             }
         }
@@ -155,29 +173,30 @@ enum DecodeKernels {
 
     /// The MLP's first half in one team step: g = x·W_gᵀ, u = x·W_uᵀ and a = silu(g) ⊙ u for the
     /// same slice of the F intermediate units per chunk. x [tokens, K]; g, u, a [tokens, F].
-    static func gatedUnits(gate: Tensor, up: Tensor, _ x: UnsafePointer<Float>, tokens: Int,
+    static func gatedUnits(gate: DecodeMatrix, up: DecodeMatrix, _ x: UnsafePointer<Float>, tokens: Int,
                            gateOut g: UnsafeMutablePointer<Float>, upOut u: UnsafeMutablePointer<Float>,
                            into a: UnsafeMutablePointer<Float>, team: WorkerTeam) {
-        let (f, k) = (gate.shape[0], gate.shape[1])
-        let (wg, wu) = (UnsafePointer(gate.pointer), UnsafePointer(up.pointer))
-        let chunks = chunkCount(rows: f, bytes: 2 * f * k * 4, threads: team.threadCount)
-        team.forEachChunk(chunks) { c in
-            let rows = (f * c / chunks)..<(f * (c + 1) / chunks)
-            linearRows(wg, x, tokens: tokens, k: k, g, ldy: f, rows: rows, accumulate: false)
-            linearRows(wu, x, tokens: tokens, k: k, u, ldy: f, rows: rows, accumulate: false)
-            for t in 0..<tokens {
-                let (gt, ut, at) = (g + t * f, u + t * f, a + t * f)
-                var i = rows.lowerBound
-                while i + 16 <= rows.upperBound {
-                    let x = load(gt + i)
-                    store(x * FastMath.sigmoid(x) * load(ut + i), at + i)
-                    i += 16
-                }
-                if i < rows.upperBound {
-                    var x = Vector(repeating: 0), y = Vector(repeating: 0)
-                    for l in 0..<(rows.upperBound - i) { x[l] = gt[i + l]; y[l] = ut[i + l] }
-                    let r = x * FastMath.sigmoid(x) * y
-                    for l in 0..<(rows.upperBound - i) { at[i + l] = r[l] }
+        let (f, k) = (gate.rows, gate.columns)
+        let chunks = chunkCount(rows: f, elements: 2 * f * k, threads: team.threadCount)
+        QuantizedInput.with(gate.inputNeeds.union(up.inputNeeds), x, tokens: tokens, k: k) { input in
+            team.forEachChunk(chunks) { c in
+                let rows = (f * c / chunks)..<(f * (c + 1) / chunks)
+                linearRows(gate, x, input, tokens: tokens, g, ldy: f, rows: rows, accumulate: false)
+                linearRows(up, x, input, tokens: tokens, u, ldy: f, rows: rows, accumulate: false)
+                for t in 0..<tokens {
+                    let (gt, ut, at) = (g + t * f, u + t * f, a + t * f)
+                    var i = rows.lowerBound
+                    while i + 16 <= rows.upperBound {
+                        let x = load(gt + i)
+                        store(x * FastMath.sigmoid(x) * load(ut + i), at + i)
+                        i += 16
+                    }
+                    if i < rows.upperBound {
+                        var x = Vector(repeating: 0), y = Vector(repeating: 0)
+                        for l in 0..<(rows.upperBound - i) { x[l] = gt[i + l]; y[l] = ut[i + l] }
+                        let r = x * FastMath.sigmoid(x) * y
+                        for l in 0..<(rows.upperBound - i) { at[i + l] = r[l] }
+                    }
                 }
             }
         }

@@ -55,6 +55,12 @@ final class InferenceWorkspace {
 ///   gate fused with its projections, and split-key attention over the cache (`DecodeKernels`,
 ///   `DecodeAttention`); more tokens (prefill) go through OpenBLAS in chunks of
 ///   `prefillChunk` tokens.
+///
+/// Decoding reads the linear weights from `DecodeWeights`: the Float32 parameters, or blocks
+/// (Q8_0/Q4_0/Q4_1) dequantised in registers (`QuantizedKernels`) — then the logits equal those
+/// of the Float32 path over the dequantised matrices up to the grouping of the sums. Prefill
+/// always multiplies the Float32 parameters: OpenBLAS's sgemm beats any GEMV over blocks
+/// once a step has more than a few tokens.
 extension LlamaModel {
     /// Largest step decoded with the GEMV kernels; longer ones take the GEMM (prefill) path.
     static let decodeTokenLimit = 8
@@ -66,13 +72,13 @@ extension LlamaModel {
     /// tokens[i]; an empty range computes none), appending every token to `cache` — which must
     /// already carry the rotation in `placement` (the caller re-rotates it).
     func infer(tokens: [Int32], placement p: InferencePlacement, cache: KVCache, logitRows: Range<Int>,
-               workspace: InferenceWorkspace) -> Tensor {
+               workspace: InferenceWorkspace, decodeWeights: DecodeWeights) -> Tensor {
         precondition(p.positions.count == tokens.count, "infer: \(p.positions.count) positions for \(tokens.count) tokens")
         precondition(logitRows.isEmpty || (logitRows.lowerBound >= 0 && logitRows.upperBound <= tokens.count),
                      "infer: logit rows \(logitRows) outside 0..<\(tokens.count)")
         let out = Tensor(zeros: [logitRows.count, configuration.vocabularySize])
         if tokens.count <= Self.decodeTokenLimit {
-            decodeStep(tokens, p, cache, logitRows, out, workspace)
+            decodeStep(tokens, p, cache, logitRows, out, workspace, decodeWeights)
             return out
         }
         var start = 0
@@ -133,9 +139,10 @@ extension LlamaModel {
         return x
     }
 
-    /// A few tokens through every layer on the worker team, logits of `logitRows` into `out`.
+    /// A few tokens through every layer on the worker team, reading the linear weights `w`;
+    /// logits of `logitRows` into `out`.
     private func decodeStep(_ tokens: [Int32], _ p: InferencePlacement, _ cache: KVCache, _ logitRows: Range<Int>,
-                            _ out: Tensor, _ ws: InferenceWorkspace) {
+                            _ out: Tensor, _ ws: InferenceWorkspace, _ w: DecodeWeights) {
         let c = configuration
         let t = tokens.count
         let (hq, hkv, d) = (c.headCount, c.keyValueHeadCount, c.headDimension)
@@ -149,9 +156,10 @@ extension LlamaModel {
         let scratch = ws.attentionScratch(attention.scratchCount)
         let keyPositions = p.alibiSlopes == nil ? [] : cache.positions + p.positions
         for (i, layer) in parameters.layers.enumerated() {
+            let matrices = w.layers[i]
             let h = Ops.rmsNorm(x, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon)
-            DecodeKernels.linear([(layer.query, query.pointer), (layer.key, key.pointer), (layer.value, value.pointer)],
-                                 h.pointer, tokens: t, team: team)
+            DecodeKernels.linear([(matrices.query, query.pointer), (matrices.key, key.pointer),
+                                  (matrices.value, value.pointer)], h.pointer, tokens: t, team: team)
             var q = query.reshaped([t, hq, d])
             var k = key.reshaped([t, hkv, d])
             if let f = p.frequencies {
@@ -175,16 +183,15 @@ extension LlamaModel {
                 attention.run(q: q.pointer, k: cachedKeys.pointer, v: cachedValues.pointer, out: ws.attended.pointer,
                               scratch: scratch, alibi: nil, team: team)
             }
-            DecodeKernels.linear(layer.output, ws.attended.pointer, tokens: t, into: x.pointer, accumulate: true, team: team)
+            DecodeKernels.linear(matrices.output, ws.attended.pointer, tokens: t, into: x.pointer, accumulate: true, team: team)
             let m = Ops.rmsNorm(x, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon)
-            DecodeKernels.gatedUnits(gate: layer.gate, up: layer.up, m.pointer, tokens: t, gateOut: ws.gate.pointer,
+            DecodeKernels.gatedUnits(gate: matrices.gate, up: matrices.up, m.pointer, tokens: t, gateOut: ws.gate.pointer,
                                      upOut: ws.up.pointer, into: ws.activation.pointer, team: team)
-            DecodeKernels.linear(layer.down, ws.activation.pointer, tokens: t, into: x.pointer, accumulate: true, team: team)
+            DecodeKernels.linear(matrices.down, ws.activation.pointer, tokens: t, into: x.pointer, accumulate: true, team: team)
         }
         cache.commit(positions: p.positions)
         guard !logitRows.isEmpty else { return }
         let final = Ops.rmsNorm(x.slice(rows: logitRows), weight: parameters.finalNorm, epsilon: c.rmsNormEpsilon)
-        DecodeKernels.linear(parameters.outputHead ?? parameters.embedding, final.pointer, tokens: logitRows.count,
-                             into: out.pointer, accumulate: false, team: team)
+        DecodeKernels.linear(w.head, final.pointer, tokens: logitRows.count, into: out.pointer, accumulate: false, team: team)
     }
 }

@@ -1,0 +1,58 @@
+import CLEXModel
+import CLEXTokenizer
+import Foundation
+
+/// `clex export`: any checkpoint the loader reads (GGUF, safetensors, llama2.c) written as an HF
+/// directory — the way to the PyTorch CLEX reference and HF tools (multi-GPU training, other
+/// runtimes); their checkpoints load back in `clex` as they are.
+enum ExportCommand {
+    static let help = """
+    usage: clex export --model FILE --out DIR [positional options]
+
+      --model FILE        a GGUF, safetensors (file, directory or sharded index) or llama2.c checkpoint
+      --out DIR           the HF directory to write: model.safetensors (Float32, HF names and
+                          rotate_half q/k rows) and config.json (with rope_scaling); tokenizer
+                          files beside a safetensors source are copied, a byte tokenizer is marked
+      positional options  --rope-scaling clex --clex-max-factor 16 …, as for clex train: export the
+                          model with another method (CLEX: its ODE weights at initialisation unless
+                          the source holds model.clex_layer.*)
+
+    GGUF vocabularies are not converted to tokenizer.json: use the original model's tokenizer files.
+    """
+
+    static func run(_ raw: [String]) throws -> Int32 {
+        if raw.contains("--help") || raw.contains("-h") { print(help); return 0 }
+        guard let path = TrainCommand.value(raw, "--model") else { throw UsageError("export needs --model FILE") }
+        guard let out = TrainCommand.value(raw, "--out") else { throw UsageError("export needs --out DIR") }
+        let loaded = try ModelLoader.load(path)
+        let (method, rest) = try loaded.positionalMethod(overrides: raw)
+        var args = try Arguments(rest, switches: [])
+        _ = args.string("--model"); _ = args.string("--out")
+        try args.rejectUnknown()
+        try ModelWriter.saveHF(loaded.model, positional: method, to: out)
+        let copied = try copyTokenizerFiles(from: path, to: out)
+        if loaded.tokenizer is ByteTokenizer { try ByteTokenizerMarker.write(into: out) }
+        let c = loaded.model.configuration
+        print("wrote \(out): \(c.parameterCount) parameters, \(c.layerCount) layers, rope_scaling \(method.configuration.scheme.typeName)"
+              + (copied.isEmpty ? "" : "; copied \(copied.joined(separator: ", "))"))
+        return 0
+    }
+
+    /// Copies the HF tokenizer files found beside a safetensors source; returns their names.
+    static func copyTokenizerFiles(from source: String, to directory: String) throws -> [String] {
+        let fm = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else { return [] }
+        let folder = isDirectory.boolValue ? source : (source as NSString).deletingLastPathComponent
+        var copied: [String] = []
+        for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
+            let from = (folder as NSString).appendingPathComponent(name)
+            let to = (directory as NSString).appendingPathComponent(name)
+            guard fm.fileExists(atPath: from), from != to else { continue }
+            try? fm.removeItem(atPath: to)
+            try fm.copyItem(atPath: from, toPath: to)
+            copied.append(name)
+        }
+        return copied
+    }
+}

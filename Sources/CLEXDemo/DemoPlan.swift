@@ -8,10 +8,10 @@ import CLEXTrain
 /// 1. pretrain the tiny preset at window L with plain RoPE (`baseSteps`);
 /// 2. continue that model for `continueSteps` each under plain RoPE, PI (factor T), YaRN
 ///    (factor T, original window L) and CLEX (max factor T): the same token budget per method,
-///    on sequences of `continueLength` = s·L tokens. The default s = 4 is the paper's "CLEX 16k"
-///    run on a 4k model (clex.md §3, §6): trained at N tokens, CLEX stays flat to about 4·N, so
-///    a continuation at N = L (s = 1) reaches only 4L — as in the paper's "CLEX 4k" row, which
-///    fails at 8× its training length;
+///    on sequences of `continueLength` = s·L tokens: s = 1 by default ("train short"). With
+///    s = 4 (the paper's "CLEX 16k" run on a 4k model, clex.md §3, §6) every method sees 4L
+///    during continuation; measured 2026-12-01 at s = 4, plain RoPE itself then held to 16L
+///    (6.02 vs 6.77 at L) and CLEX did not beat it or YaRN — see README "The demo";
 /// 3. train an ALiBi model from scratch for `baseSteps + continueSteps` (the same total budget);
 /// 4. evaluate all five at L, 2L, 4L, 8L, 16L on held-out plays ("test long").
 public struct DemoPlan: Sendable {
@@ -36,7 +36,7 @@ public struct DemoPlan: Sendable {
     public var seed: UInt64 = 1
 
     /// The default demo (about 20 minutes on a 2-core machine).
-    public static let standard = DemoPlan(window: 128, batch: 32, continueLength: 512, baseSteps: 360, continueSteps: 200,
+    public static let standard = DemoPlan(window: 128, batch: 32, continueLength: 128, baseSteps: 360, continueSteps: 200,
                                           baseLearningRate: 3e-3, continueLearningRate: 1e-3, factor: 16,
                                           multiples: [1, 2, 4, 8, 16], maxWindows: 24,
                                           heldOut: ["hamlet", "macbeth", "othello", "lear", "tempest"])

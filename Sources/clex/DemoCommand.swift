@@ -5,13 +5,16 @@ import Foundation
 /// `clex demo`: the paper's experiment at CPU scale (see `DemoPlan`).
 enum DemoCommand {
     static let help = """
-    usage: clex demo [--quick] [--out DIR] [--texts DIR]
+    usage: clex demo [--quick] [--out DIR] [--texts DIR] [--continue-length N]
 
       --quick      a smoke run of every stage with tiny budgets (a few minutes); checks the
                    plumbing and the outputs, not the method
       --out DIR    where stages, checkpoints and results go (default demo-out, or demo-quick-out);
                    finished stages are reused and an interrupted one resumes
       --texts DIR  the Shakespeare texts (default cache/assets/shakespeare, from scripts/fetch-assets)
+      --continue-length N
+                   tokens per sequence of the continuation stage, a multiple of L (default L: train
+                   short; 4L is the paper's "CLEX 16k" setting); use a new --out for another value
 
     Writes DIR/results/ppl.json, ppl.csv, ppl.svg and report.md, and prints the table.
     """
@@ -22,8 +25,14 @@ enum DemoCommand {
         let quick = args.flag("--quick")
         let out = args.string("--out") ?? (quick ? "demo-quick-out" : "demo-out")
         let texts = args.string("--texts") ?? "cache/assets/shakespeare"
+        var plan = quick ? DemoPlan.quick : DemoPlan.standard
+        if let text = args.string("--continue-length") {
+            guard let n = Int(text), n >= plan.window, n % plan.window == 0 else {
+                throw UsageError("--continue-length expects a multiple of the window L = \(plan.window), found \"\(text)\"")
+            }
+            plan.continueLength = n
+        }
         try args.rejectUnknown()
-        let plan = quick ? DemoPlan.quick : DemoPlan.standard
         let start = Date()
         let report = try DemoRunner(plan: plan, texts: texts, output: out, log: emit).run()
         let results = (out as NSString).appendingPathComponent("results")

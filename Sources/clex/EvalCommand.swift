@@ -1,5 +1,6 @@
 import CLEXEval
 import CLEXModel
+import CLEXTokenizer
 import Foundation
 
 /// `clex eval ppl` and `clex eval passkey`: long-context evaluation of positional methods.
@@ -47,6 +48,7 @@ enum EvalCommand {
     \(methodsHelp)
       --out DIR             output directory (default ./eval-out)
       --training-length L   mark L on the plot as the training length (default: none)
+      --tokenizer FILE      tokenizer.json, a GGUF or "bytes", for a checkpoint that carries none
       --feed-limit N        tokens per forward call for chunks/llamacpp/sliding (default 1024; exact for any N,
                             bounds the memory of the logits)
       --quiet               no progress lines
@@ -70,6 +72,7 @@ enum EvalCommand {
     \(methodsHelp)
       --out DIR             output directory (default ./eval-out)
       --feed-limit N        tokens per forward call while reading the prompt (default 1024)
+      --tokenizer FILE      tokenizer.json, a GGUF or "bytes", for a checkpoint that carries none
       --quiet               no progress lines
     """
 
@@ -106,6 +109,7 @@ enum EvalCommand {
         let trainingLength = args.string("--training-length") != nil ? try args.int("--training-length", 0) : nil
         let feedLimit = try args.int("--feed-limit", 1024)
         let quiet = args.flag("--quiet")
+        let tokenizerChoice = args.string("--tokenizer")
         try args.rejectUnknown()
         if let stray = args.positional.first { throw UsageError("unexpected argument '\(stray)' (quote --methods groups)") }
         if let w = windows, w < 1 { throw UsageError("--windows must be at least 1, got \(w)") }
@@ -113,7 +117,7 @@ enum EvalCommand {
         guard seed >= 0 else { throw UsageError("--seed must be ≥ 0") }
 
         let loaded = try loadModel(modelPath)
-        guard let tokenizer = loaded.tokenizer else { throw EvaluationError("\(modelPath) carries no tokenizer") }
+        let tokenizer = try Self.tokenizer(for: loaded, modelPath: modelPath, choice: tokenizerChoice)
         let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: UInt64(seed))
         let text = try EvaluationText(paths: textList.split(separator: ",").map(String.init), tokenizer: tokenizer)
         // llama.cpp puts BOS first in every chunk when its vocabulary adds BOS.
@@ -133,6 +137,16 @@ enum EvalCommand {
         return 0
     }
 
+    /// The model's own tokenizer, or the one `--tokenizer` names (needed for a checkpoint that
+    /// carries none, such as a fine-tune of a GGUF model).
+    static func tokenizer(for loaded: LoadedModel, modelPath: String, choice: String?) throws -> any Tokenizer {
+        if let choice { return try TrainCommand.loadTokenizer(choice) }
+        guard let own = loaded.tokenizer else {
+            throw EvaluationError("\(modelPath) carries no tokenizer: give --tokenizer FILE (a tokenizer.json or the GGUF it was fine-tuned from)")
+        }
+        return own
+    }
+
     static func passkey(_ raw: [String]) throws -> Int32 {
         var args = try Arguments(raw, switches: ["--quiet"])
         guard let modelPath = args.string("--model") else { throw UsageError("eval passkey needs --model FILE") }
@@ -147,12 +161,13 @@ enum EvalCommand {
         let out = args.string("--out") ?? "eval-out"
         let feedLimit = try args.int("--feed-limit", 1024)
         let quiet = args.flag("--quiet")
+        let tokenizerChoice = args.string("--tokenizer")
         try args.rejectUnknown()
         if let stray = args.positional.first { throw UsageError("unexpected argument '\(stray)' (quote --methods groups)") }
         guard seed >= 0 else { throw UsageError("--seed must be ≥ 0") }
 
         let loaded = try loadModel(modelPath)
-        guard let tokenizer = loaded.tokenizer else { throw EvaluationError("\(modelPath) carries no tokenizer") }
+        let tokenizer = try Self.tokenizer(for: loaded, modelPath: modelPath, choice: tokenizerChoice)
         let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: UInt64(seed))
         let run = PasskeyRun(model: loaded.model, tokenizer: tokenizer, methods: methods, lengths: lengths, depths: depths,
                              trials: trials, task: try RetrievalTask(needles: needles, seed: UInt64(seed)),

@@ -147,7 +147,8 @@ def main():
     notes = [
         f"Model {os.path.basename(a.model)}, {threads} threads on both sides, CPU {ours['cpu']} "
         f"({platform.machine()}); llama-cpp-python {llama_cpp.__version__} (llama.cpp built from source, "
-        f"native CPU); CLEX-Swift OpenBLAS core {ours['blasCore']}.",
+        f"native CPU; its defaults: flash attention off, F16 KV cache; n_batch {max(prefill_lengths)}, "
+        f"n_ubatch 512); CLEX-Swift OpenBLAS core {ours['blasCore']}.",
         f"Tokens: llama.cpp and CLEX-Swift give "
         + (f"identical ids for the whole text ({len(clex_tokens)} tokens)." if first_mismatch is None else
            f"{len(llama_tokens)} and {len(clex_tokens)} ids, first difference at index {first_mismatch}; "

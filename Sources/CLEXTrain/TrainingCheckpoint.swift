@@ -8,7 +8,8 @@ import Foundation
 /// `rope_scaling`), `optimizer.safetensors` (AdamW moments) and `trainer_state.json` (step, data
 /// cursor, RNG state, options). Each is built in a temporary directory and renamed into place,
 /// then `<output>/latest` names it (also replaced atomically); older checkpoints beyond
-/// `keepCheckpoints` are removed. A run killed at any moment leaves the previous one intact.
+/// `keepCheckpoints` are removed, and so are the half-written temporary directories of runs
+/// killed while saving. A run killed at any moment leaves the previous checkpoint intact.
 public enum TrainingCheckpoint {
     struct State: Codable {
         var step: Int
@@ -46,9 +47,14 @@ public enum TrainingCheckpoint {
         if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
         try fm.moveItem(atPath: temporary, toPath: final)
         try Data(name.utf8).write(to: URL(fileURLWithPath: (output as NSString).appendingPathComponent("latest")), options: .atomic)
-        let all = ((try? fm.contentsOfDirectory(atPath: output)) ?? []).filter { $0.hasPrefix("checkpoint-") }.sorted()
+        let entries = (try? fm.contentsOfDirectory(atPath: output)) ?? []
+        let all = entries.filter { $0.hasPrefix("checkpoint-") }.sorted()
         for old in all.dropLast(trainer.options.keepCheckpoints) where old != name {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(old))
+        }
+        // Half-written checkpoints of runs killed while saving (this one's was renamed above).
+        for debris in entries where debris.hasPrefix(".checkpoint-") && debris.contains(".tmp-") {
+            try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(debris))
         }
         return final
     }

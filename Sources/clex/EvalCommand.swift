@@ -51,6 +51,8 @@ enum EvalCommand {
       --tokenizer FILE      tokenizer.json, a GGUF or "bytes", for a checkpoint that carries none
       --feed-limit N        tokens per forward call for chunks/llamacpp/sliding (default 1024; exact for any N,
                             bounds the memory of the logits)
+      --save-tokens FILE    also write the text's token stream (ids, a JSON array) to FILE, e.g. to check
+                            that another program scores the same tokens
       --quiet               no progress lines
     """
 
@@ -108,6 +110,7 @@ enum EvalCommand {
         let out = args.string("--out") ?? "eval-out"
         let trainingLength = args.string("--training-length") != nil ? try args.int("--training-length", 0) : nil
         let feedLimit = try args.int("--feed-limit", 1024)
+        let tokensPath = args.string("--save-tokens")
         let quiet = args.flag("--quiet")
         let tokenizerChoice = args.string("--tokenizer")
         try args.rejectUnknown()
@@ -120,6 +123,9 @@ enum EvalCommand {
         let tokenizer = try Self.tokenizer(for: loaded, modelPath: modelPath, choice: tokenizerChoice)
         let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: UInt64(seed))
         let text = try EvaluationText(paths: textList.split(separator: ",").map(String.init), tokenizer: tokenizer)
+        if let tokensPath {
+            try JSONEncoder().encode(text.tokens).write(to: URL(fileURLWithPath: tokensPath), options: .atomic)
+        }
         // llama.cpp puts BOS first in every chunk when its vocabulary adds BOS.
         let addsBOS = tokenizer.bosID != nil && tokenizer.encode("x", addSpecial: true).first == tokenizer.bosID
         let run = PerplexityRun(model: loaded.model, methods: methods, lengths: lengths, scoring: scoring, maxWindows: windows,

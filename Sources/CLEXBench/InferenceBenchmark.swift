@@ -136,13 +136,6 @@ public struct InferenceBenchmark {
         return Double(c.layerCount) * (2 * Double(layerMatrixWeights(c)) + attention) + head
     }
 
-    /// Bytes of weights one decoding step reads: every layer matrix and norm, the final norm and
-    /// the LM head (Float32), plus one embedding row.
-    public static func decodeWeightBytes(_ c: LlamaConfiguration) -> Double {
-        let perLayer = layerMatrixWeights(c) + 2 * c.hiddenSize
-        return 4 * Double(c.layerCount * perLayer + c.hiddenSize + c.vocabularySize * c.hiddenSize + c.hiddenSize)
-    }
-
     /// Bytes of weights one decoding step reads with `weights`: its matrices as they are
     /// encoded, plus the Float32 norms and one embedding row.
     public static func decodeWeightBytes(_ c: LlamaConfiguration, weights: DecodeWeights) -> Double {

@@ -126,8 +126,11 @@ public final class Trainer {
         // The positional parameters are clipped on their own: CLEX's gradients reach θ through
         // angles p·θ with p up to T·L, so their norm is orders of magnitude above the model's
         // (spec §7) and one global clip would starve the model of updates.
-        let norm = clipGradients(Array(gradients.values), maxNorm: options.clipNorm)
-        let positionalNorm = clipGradients(Array(positionalGradients.values), maxNorm: options.clipNorm)
+        // Fixed summation orders (slot order, sorted names): a dictionary's order changes from one
+        // process to the next (per-process hash seeds), and with it the norm's last bits.
+        let norm = clipGradients(slots.compactMap { gradients[$0] }, maxNorm: options.clipNorm)
+        let positionalNorm = clipGradients(positionalGradients.sorted { $0.key < $1.key }.map(\.value),
+                                           maxNorm: options.clipNorm)
         guard norm.isFinite else {
             throw TrainingError.nonFinite(step: nextStep, what: "the gradient norm (\(norm))", lastCheckpoint: lastCheckpoint)
         }

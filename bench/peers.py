@@ -121,7 +121,9 @@ def main():
           + ("identical" if first_mismatch is None else f"first difference at index {first_mismatch}"), flush=True)
 
     prefill_lengths = [p["tokens"] for p in ours["prefill"]]
-    decode_contexts = [d["context"] for d in ours["decode"]]
+    # `clex bench infer` times each context with the Float32 weights and, for a quantised GGUF,
+    # with the file's own blocks (`weights` names which); llama.cpp is timed once per context.
+    decode_contexts = list(dict.fromkeys(d["context"] for d in ours["decode"]))
     decode_tokens = ours["decode"][0]["tokens"]
     theirs = llama_speed(a.model, llama_tokens, threads, prefill_lengths, decode_contexts, decode_tokens)
     theirs_ppl = llama_perplexity(a.model, llama_tokens, threads, a.length)
@@ -131,8 +133,10 @@ def main():
     rows = []
     for o, t in zip(ours["prefill"], theirs["prefill"]):
         rows.append((f"prefill {o['tokens']} tokens (tok/s)", t["tokensPerSecond"], o["tokensPerSecond"]))
-    for o, t in zip(ours["decode"], theirs["decode"]):
-        rows.append((f"decode at context {o['context']} (tok/s)", t["tokensPerSecond"], o["tokensPerSecond"]))
+    for t in theirs["decode"]:
+        for o in (d for d in ours["decode"] if d["context"] == t["context"]):
+            rows.append((f"decode at context {o['context']}, CLEX weights {o.get('weights', 'F32')} (tok/s)",
+                         t["tokensPerSecond"], o["tokensPerSecond"]))
     name = os.path.basename(a.text)
     lines = [
         f"| metric | llama.cpp | CLEX-Swift | ratio |",

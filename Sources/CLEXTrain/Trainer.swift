@@ -76,11 +76,13 @@ public final class Trainer {
             if options.validateEvery > 0 && (step % options.validateEvery == 0 || step == options.steps) && !validation.isEmpty {
                 event.validationLoss = try validationLoss()
             }
-            if let output, step % options.checkpointEvery == 0 || step == options.steps {
-                lastCheckpoint = try TrainingCheckpoint.save(self, to: output)
-                event.checkpoint = lastCheckpoint
-            }
+            // The log line goes first: killed between the two, the run resumes from the previous
+            // checkpoint and logs this step again, whereas a checkpoint without its line would
+            // leave the step out of the log for good.
+            let saving = step % options.checkpointEvery == 0 || step == options.steps
+            if let output, saving { event.checkpoint = TrainingCheckpoint.directory(step: step, in: output) }
             if let output { try TrainingLog.append(event, to: output) }
+            if let output, saving { lastCheckpoint = try TrainingCheckpoint.save(self, to: output) }
             try onEvent(event)
         }
     }

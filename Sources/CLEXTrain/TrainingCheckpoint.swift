@@ -21,12 +21,17 @@ public enum TrainingCheckpoint {
         var optimizerStep: Int
     }
 
+    /// The directory of the checkpoint after `step` under `output`.
+    static func directory(step: Int, in output: String) -> String {
+        (output as NSString).appendingPathComponent(String(format: "checkpoint-%06d", step))
+    }
+
     /// Writes a checkpoint of `trainer` under `output`; returns its directory.
     static func save(_ trainer: Trainer, to output: String) throws -> String {
         let fm = FileManager.default
         try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
-        let name = String(format: "checkpoint-%06d", trainer.step)
-        let final = (output as NSString).appendingPathComponent(name)
+        let final = directory(step: trainer.step, in: output)
+        let name = (final as NSString).lastPathComponent
         let temporary = (output as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         try? fm.removeItem(atPath: temporary)
         try ModelWriter.saveHF(trainer.model, positional: trainer.positional, to: temporary)

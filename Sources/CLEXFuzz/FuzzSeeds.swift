@@ -72,19 +72,8 @@ public enum FuzzSeeds {
 
     /// Adds the tiny model's `general.*` and `llama.*` keys.
     public static func llamaMetadata(_ writer: inout GGUFWriter) {
-        let c = configuration
-        writer.addMetadata("general.architecture", .string("llama"))
+        for (key, value) in configuration.ggufMetadata { writer.addMetadata(key, value) }
         writer.addMetadata("general.name", .string("fuzz seed"))
-        writer.addMetadata("llama.block_count", .uint32(UInt32(c.layerCount)))
-        writer.addMetadata("llama.context_length", .uint32(UInt32(c.maxPositionEmbeddings)))
-        writer.addMetadata("llama.embedding_length", .uint32(UInt32(c.hiddenSize)))
-        writer.addMetadata("llama.feed_forward_length", .uint32(UInt32(c.intermediateSize)))
-        writer.addMetadata("llama.attention.head_count", .uint32(UInt32(c.headCount)))
-        writer.addMetadata("llama.attention.head_count_kv", .uint32(UInt32(c.keyValueHeadCount)))
-        writer.addMetadata("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
-        writer.addMetadata("llama.rope.dimension_count", .uint32(UInt32(c.headDimension)))
-        writer.addMetadata("llama.rope.freq_base", .float32(10000))
-        writer.addMetadata("llama.vocab_size", .uint32(UInt32(c.vocabularySize)))
     }
 
     /// GGUF seeds: the tiny model in F32 with a GPT-2 tokenizer and YaRN; in F16 (alignment 8)

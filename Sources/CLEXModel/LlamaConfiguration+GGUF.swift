@@ -38,3 +38,22 @@ extension LlamaConfiguration {
         try validate(source: source)
     }
 }
+
+/// Writing a configuration as GGUF metadata (the inverse of `init(gguf:tensorNames:)`).
+extension LlamaConfiguration {
+    /// The `general.architecture` and `llama.*` keys that describe this configuration, for a
+    /// `GGUFWriter` (tensors, tokenizer and rope-scaling keys are the writer's to add).
+    public var ggufMetadata: [(key: String, value: MetadataValue)] {
+        [("general.architecture", .string("llama")),
+         ("llama.vocab_size", .uint32(UInt32(vocabularySize))),
+         ("llama.embedding_length", .uint32(UInt32(hiddenSize))),
+         ("llama.feed_forward_length", .uint32(UInt32(intermediateSize))),
+         ("llama.block_count", .uint32(UInt32(layerCount))),
+         ("llama.attention.head_count", .uint32(UInt32(headCount))),
+         ("llama.attention.head_count_kv", .uint32(UInt32(keyValueHeadCount))),
+         ("llama.attention.layer_norm_rms_epsilon", .float32(rmsNormEpsilon)),
+         ("llama.rope.dimension_count", .uint32(UInt32(headDimension))),
+         ("llama.rope.freq_base", .float32(Float(ropeTheta))),
+         ("llama.context_length", .uint32(UInt32(maxPositionEmbeddings)))]
+    }
+}

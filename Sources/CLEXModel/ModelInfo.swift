@@ -76,11 +76,7 @@ public struct ModelInfo: Sendable {
             }
         case let llama2c as Llama2CCheckpoint:
             let c = llama2c.config
-            let config = LlamaConfiguration(
-                vocabularySize: c.vocabSize, hiddenSize: c.dim, intermediateSize: c.hiddenDim,
-                layerCount: c.layerCount, headCount: c.headCount, keyValueHeadCount: c.kvHeadCount,
-                rmsNormEpsilon: 1e-5, ropeTheta: 10000, maxPositionEmbeddings: c.seqLen,
-                tieWordEmbeddings: c.sharedClassifier, rotaryLayout: .interleaved, bosTokenID: 1, eosTokenIDs: [2])
+            let config = LlamaConfiguration(llama2c: c)
             try config.validate(source: path)
             // A shared classifier is listed as lm_head.weight but stored once, as the embedding.
             let stored = llama2c.tensorNames.filter { !(c.sharedClassifier && $0 == CheckpointNames.name(.outputHead, .huggingFace)) }

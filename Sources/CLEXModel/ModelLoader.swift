@@ -92,11 +92,7 @@ public enum ModelLoader {
     public static func load(llama2c: Llama2CCheckpoint,
                             tokenizer: () throws(CheckpointError) -> Llama2CTokenizerFile?) throws -> LoadedModel {
         let c = llama2c.config
-        let config = LlamaConfiguration(
-            vocabularySize: c.vocabSize, hiddenSize: c.dim, intermediateSize: c.hiddenDim,
-            layerCount: c.layerCount, headCount: c.headCount, keyValueHeadCount: c.kvHeadCount,
-            rmsNormEpsilon: 1e-5, ropeTheta: 10000, maxPositionEmbeddings: c.seqLen,
-            tieWordEmbeddings: c.sharedClassifier, rotaryLayout: .interleaved, bosTokenID: 1, eosTokenIDs: [2])
+        let config = LlamaConfiguration(llama2c: c)
         try config.validate(source: llama2c.path)
         let parameters = try readParameters(llama2c, config, scheme: .huggingFace)
         let tokenizer = try tokenizer().map { file in try Self.tokenizer(llama2c: file) }

@@ -74,16 +74,7 @@ import Testing
         let c = model.configuration
         let gguf = model.withRotaryLayout(.interleaved)
         var w = GGUFWriter()
-        w.addMetadata("general.architecture", .string("llama"))
-        w.addMetadata("llama.vocab_size", .uint32(UInt32(c.vocabularySize)))
-        w.addMetadata("llama.embedding_length", .uint32(UInt32(c.hiddenSize)))
-        w.addMetadata("llama.feed_forward_length", .uint32(UInt32(c.intermediateSize)))
-        w.addMetadata("llama.block_count", .uint32(UInt32(c.layerCount)))
-        w.addMetadata("llama.attention.head_count", .uint32(UInt32(c.headCount)))
-        w.addMetadata("llama.attention.head_count_kv", .uint32(UInt32(c.keyValueHeadCount)))
-        w.addMetadata("llama.attention.layer_norm_rms_epsilon", .float32(c.rmsNormEpsilon))
-        w.addMetadata("llama.rope.freq_base", .float32(Float(c.ropeTheta)))
-        w.addMetadata("llama.context_length", .uint32(UInt32(c.maxPositionEmbeddings)))
+        for (key, value) in c.ggufMetadata { w.addMetadata(key, value) }
         for slot in CheckpointNames.slots(layers: c.layerCount, tied: true) {
             w.addTensor(CheckpointNames.name(slot, .gguf), gguf.parameters[slot]!, as: .f16)
         }

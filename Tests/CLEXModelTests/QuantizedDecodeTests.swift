@@ -179,16 +179,7 @@ struct QuantizedDecodeTests {
         let model = Self.blockModel(tied: true)
         let c = model.configuration
         var w = GGUFWriter()
-        w.addMetadata("general.architecture", .string("llama"))
-        w.addMetadata("llama.vocab_size", .uint32(UInt32(c.vocabularySize)))
-        w.addMetadata("llama.embedding_length", .uint32(UInt32(c.hiddenSize)))
-        w.addMetadata("llama.feed_forward_length", .uint32(UInt32(c.intermediateSize)))
-        w.addMetadata("llama.block_count", .uint32(UInt32(c.layerCount)))
-        w.addMetadata("llama.attention.head_count", .uint32(UInt32(c.headCount)))
-        w.addMetadata("llama.attention.head_count_kv", .uint32(UInt32(c.keyValueHeadCount)))
-        w.addMetadata("llama.attention.layer_norm_rms_epsilon", .float32(c.rmsNormEpsilon))
-        w.addMetadata("llama.rope.freq_base", .float32(Float(c.ropeTheta)))
-        w.addMetadata("llama.context_length", .uint32(UInt32(c.maxPositionEmbeddings)))
+        for (key, value) in c.ggufMetadata { w.addMetadata(key, value) }
         let gguf = model.withRotaryLayout(.interleaved)
         let types: [CheckpointNames.LayerSlot: GGMLType] = [.query: .q4_0, .key: .q4_1, .value: .q8_0, .output: .f16,
                                                             .gate: .q4_1, .up: .q8_0, .down: .q4_0]

@@ -3,7 +3,8 @@ import PackageDescription
 
 /// Kernels are compiled for the CPU that builds them (`-target-cpu native`): SIMD `addProduct`
 /// becomes a real FMA and AVX-512 is used where present. The binary is built where it runs
-/// (see ../README.md), so this never emits an instruction the machine lacks.
+/// (see ../README.md), so this never emits an instruction the machine lacks. The C kernels
+/// (`CLEXKernels`: integer dot products Swift cannot reach) are built the same way (`-march=native`).
 let kernelFlags: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "native"])]
 
 let package = Package(
@@ -23,7 +24,8 @@ let package = Package(
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "CLEXTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "CLEXKernels", cSettings: [.unsafeFlags(["-march=native", "-O3"])]),
+        .target(name: "CLEXTensor", dependencies: ["COpenBLAS", "CLEXKernels"], swiftSettings: kernelFlags),
         .target(name: "CLEXTokenizer"),
         .target(name: "CLEXFormats", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
         .target(name: "CLEXModel", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer"],

@@ -5,7 +5,7 @@
 /// 16 lanes at a time (F16C / AVX-512 conversions when compiled for such a CPU).
 public enum HalfPrecision {
     /// Widens `count` binary16 values at `source` into `destination`.
-    public static func f16ToF32(_ source: UnsafeRawPointer, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    public static func f16ToF32(_ source: UnsafeRawPointer, _ destination: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0
         while i + 16 <= count {
             let h = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<Float16>.self)
@@ -20,7 +20,7 @@ public enum HalfPrecision {
 
     /// Widens `count` bfloat16 values at `source` into `destination` (exact: bfloat16 is a
     /// truncated Float32).
-    public static func bf16ToF32(_ source: UnsafeRawPointer, _ destination: UnsafeMutablePointer<Float>, count: Int) {
+    public static func bf16ToF32(_ source: UnsafeRawPointer, _ destination: UnsafeMutablePointer<Float>, _ count: Int) {
         var i = 0
         while i + 16 <= count {
             let b = source.loadUnaligned(fromByteOffset: 2 * i, as: SIMD16<UInt16>.self)
@@ -36,7 +36,7 @@ public enum HalfPrecision {
     }
 
     /// Narrows `count` floats to binary16 (round to nearest even; out-of-range values become ±inf).
-    public static func f32ToF16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutableRawPointer, count: Int) {
+    public static func f32ToF16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutableRawPointer, _ count: Int) {
         var i = 0
         while i + 16 <= count {
             let f = UnsafeRawPointer(source + i).loadUnaligned(as: SIMD16<Float>.self)
@@ -50,7 +50,7 @@ public enum HalfPrecision {
     }
 
     /// Narrows `count` floats to bfloat16, rounding to nearest even as PyTorch does; NaN stays NaN.
-    public static func f32ToBF16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutableRawPointer, count: Int) {
+    public static func f32ToBF16(_ source: UnsafePointer<Float>, _ destination: UnsafeMutableRawPointer, _ count: Int) {
         for i in 0..<count {
             destination.storeBytes(of: bf16Bits(source[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
         }

@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "CLEXFuzz", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer", "CLEXModel"]),
         .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain", "CLEXBench", "CLEXEval", "CLEXDemo",
                                                        "CLEXFuzz"]),
-        .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor"], swiftSettings: kernelFlags),
+        .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor", "CLEXKernels"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXModelTests", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTrainTests", dependencies: ["CLEXTrain"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXEvalTests", dependencies: ["CLEXEval", "CLEXModel", "CLEXTensor", "CLEXTokenizer"],

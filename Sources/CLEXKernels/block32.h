@@ -1,0 +1,62 @@
+// Shared by the kernels of ggml's blocks of 32 (Q4_0, Q4_1, Q8_0) and their activation format
+// (q8_32.c): the activation row layout, fp16 reads of unaligned weight bytes, and the output store.
+#ifndef CLEX_BLOCK32_H
+#define CLEX_BLOCK32_H
+
+#include <stdint.h>
+#include <string.h>
+#include "kernels_internal.h"
+
+#if defined(__F16C__)
+#include <immintrin.h>
+#endif
+
+/// An activation row of k elements (nb = k/32 blocks), as q8_32.c prepares it:
+///   int8  q[k]    the quantised values, block b at q + 32·b
+///   float d[nb]   block scales: element j of block b is d[b]·q[32·b + j]
+///   float s[nb]   d[b]·Σ_j q[32·b + j], the block sum the kernels need for weight offsets
+/// Row bytes k + 8·nb; the floats are 4-byte aligned whenever the row start is.
+static inline const int8_t *q8_32_values(const void *row) { return (const int8_t *)row; }
+/// The block scales of an activation row of `k` elements.
+static inline const float *q8_32_scales(const void *row, int64_t k) {
+    return (const float *)((const char *)row + k);
+}
+/// The scaled block sums d·Σq of an activation row of `k` elements.
+static inline const float *q8_32_sums(const void *row, int64_t k) {
+    return (const float *)((const char *)row + k) + k / 32;
+}
+
+/// IEEE binary16 bits to Float32 (F16C when available, else exact bit manipulation).
+static inline float clex_half(uint16_t h) {
+#if defined(__F16C__)
+    return _cvtsh_ss(h);
+#else
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+    if (exp == 0x1F) {
+        bits = sign | 0x7F800000u | (man << 13);
+    } else if (exp != 0) {
+        bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+        bits = sign;
+    } else {
+        int e = 113;
+        while (!(man & 0x400)) { man <<= 1; e--; }
+        bits = sign | ((uint32_t)e << 23) | ((man & 0x3FF) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+#endif
+}
+
+/// The binary16 value at `p` (any alignment), as Float32.
+static inline float clex_load_half(const void *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return clex_half(h);
+}
+
+/// y = v, or y += v when accumulating.
+static inline void clex_store(float *y, float v, int accumulate) { *y = accumulate ? *y + v : v; }
+
+#endif

@@ -2,17 +2,17 @@ import CLEXModel
 import CLEXTensor
 import Foundation
 
-/// `clex bench infer`: prefill and decode speed of a real model, each beside the bound that
-/// applies to it, measured in the same run.
+/// `clex bench infer`: prefill and decode speed of a real model over its stored weights (any
+/// element type), each beside the bound that applies to it, measured in the same run, and the
+/// process's peak resident memory.
 ///
 /// - Prefill (compute-bound): tokens/s reading T tokens into an empty session (logits of the last
 ///   row only, as generation asks), model FLOPs per token, and their product against raw
-///   `cblas_sgemm` on the model's MLP shape (T×F×E): an MFU-like ratio.
+///   `cblas_sgemm` on the model's MLP shape (T×F×E): an MFU-like ratio (quantised weights with
+///   8-bit integer kernels can exceed it).
 /// - Decode (memory-bound): tokens/s generating one token at a time after a prefill to the
-///   context, the bytes every step must read (all weight matrices once, in Float32, plus the
-///   KV cache), and their product against a parallel memory copy: a bandwidth ratio. Given
-///   quantised `DecodeWeights`, each context is decoded twice, Float32 and quantised, one step of
-///   each in turn (so both see the same load), and the quantised row carries its speed-up.
+///   context, the bytes every step must read (all weight matrices once, as stored, plus the
+///   KV cache), and their product against a parallel memory copy: a bandwidth ratio.
 public struct InferenceBenchmark {
     /// Prompt lengths of the prefill cases.
     public var prefillLengths: [Int]
@@ -22,9 +22,11 @@ public struct InferenceBenchmark {
     public var decodeTokens: Int
     /// Seconds of repeated calls for the baselines and the shorter prefills.
     public var minSeconds: Double
+    /// How activations meet quantised weights.
+    public var precision: ActivationPrecision = .q8
 
     /// The full benchmark (prefill 512 and 2048, decode at 128 and 2048; about a minute on two
-    /// cores) or a quick pass for smoke tests.
+    /// cores for a small model) or a quick pass for smoke tests.
     public init(quick: Bool) {
         prefillLengths = quick ? [64, 256] : [512, 2048]
         decodeContexts = quick ? [32, 256] : [128, 2048]
@@ -32,25 +34,22 @@ public struct InferenceBenchmark {
         minSeconds = quick ? 0.05 : 0.5
     }
 
-    /// Times `model` (with plain RoPE), reporting each row through `progress` as it completes;
-    /// decoding also with `decodeWeights` when they hold quantised matrices.
-    public func run(model: LlamaModel, modelName: String, decodeWeights: DecodeWeights? = nil,
-                    progress: (InferenceReport.Row) -> Void) throws -> InferenceReport {
+    /// Times `model` (with plain RoPE), reporting each row through `progress` as it completes.
+    public func run(model: LlamaModel, modelName: String, progress: (InferenceReport.Row) -> Void) throws -> InferenceReport {
         let c = model.configuration
         var report = InferenceReport(model: modelName, parameters: c.parameterCount, blasCore: BLAS.coreName,
                                      threads: Parallel.threadCount, cpu: cpuModelName())
+        report.weights = model.parameters.typeSummary
+        report.kernels = Weight.kernelPath + ", activations " + precision.rawValue
         let tokens = Self.tokens(count: (prefillLengths + decodeContexts).max()! + decodeTokens,
                                  vocabulary: c.vocabularySize)
-        func session(_ capacity: Int, _ weights: DecodeWeights? = nil) -> InferenceSession {
-            InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), decodeWeights: weights)
+        func session(_ capacity: Int) throws -> InferenceSession {
+            try InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), precision: precision)
         }
-        let quantized = decodeWeights.flatMap { $0.extraByteCount > 0 ? $0 : nil }
         // Warm-up: first touch of the weights and of every code path.
-        for weights in [nil, quantized] {
-            let warm = session(72, weights)
-            _ = try warm.feed(Array(tokens[0..<64]), logits: .last)
-            for t in tokens[64..<72] { _ = try warm.feed([t], logits: .last) }
-        }
+        let warm = try session(72)
+        _ = try warm.feed(Array(tokens[0..<64]), logits: .last)
+        for t in tokens[64..<72] { _ = try warm.feed([t], logits: .last) }
 
         let (copyTiming, copyRate) = Baselines.copyBandwidth(minSeconds: minSeconds)
         report.copyGBPerSecond = copyRate
@@ -63,8 +62,11 @@ public struct InferenceBenchmark {
             progress(.init(kind: "baseline", what: "cblas_sgemm " + shape, milliseconds: gemmTiming.median * 1e3,
                            rate: gemmRate, unit: "GFLOP/s", ratio: nil, note: nil))
             let prompt = Array(tokens[0..<n])
-            // Long prefills run twice (seconds each); short ones for minSeconds.
-            let timing = Timing.measure(minSeconds: n >= 1024 ? 0 : minSeconds, minRuns: n >= 1024 ? 1 : 3) {
+            // A prefill of a second or more runs once after its warm-up; shorter ones for minSeconds.
+            let t0 = Timing.now()
+            _ = try session(n).feed(prompt, logits: .last)
+            let long = Timing.now() - t0 > 1
+            let timing = Timing.measure(minSeconds: long ? 0 : minSeconds, minRuns: long ? 1 : 3) {
                 _ = try? session(n).feed(prompt, logits: .last)
             }
             let flops = Self.prefillFLOPsPerToken(c, tokens: n)
@@ -80,44 +82,33 @@ public struct InferenceBenchmark {
                                         flops / 1e9, result.gflopPerSecond, shape, gemmRate)))
         }
 
+        let matrices = Self.decodeWeightBytes(model)
         for context in decodeContexts {
-            // F32 first, then the quantised weights; their steps alternate.
-            let variants: [DecodeWeights] = [DecodeWeights(model: model)] + (quantized.map { [$0] } ?? [])
-            let sessions = variants.map { session(context + decodeTokens, $0) }
-            for s in sessions { _ = try s.feed(Array(tokens[0..<context]), logits: .last) }
-            var steps = [[Double]](repeating: [], count: sessions.count)
+            let s = try session(context + decodeTokens)
+            _ = try s.feed(Array(tokens[0..<context]), logits: .last)
+            var steps: [Double] = []
             for t in tokens[context..<(context + decodeTokens)] {
-                for (i, s) in sessions.enumerated() {
-                    let t0 = Timing.now()
-                    _ = try s.feed([t], logits: .last)
-                    steps[i].append(Timing.now() - t0)
-                }
+                let t0 = Timing.now()
+                _ = try s.feed([t], logits: .last)
+                steps.append(Timing.now() - t0)
             }
-            var f32Rate = 0.0
-            for (i, weights) in variants.enumerated() {
-                let sorted = steps[i].sorted()
-                let step = sorted[sorted.count / 2]
-                let matrices = Self.decodeWeightBytes(c, weights: weights)
-                let kv = Self.kvBytes(c, context: context + decodeTokens / 2)
-                let rate = 1 / step
-                if i == 0 { f32Rate = rate }
-                let gbps = (matrices + kv) * rate / 1e9
-                var result = InferenceReport.Decode(context: context, tokens: decodeTokens, secondsPerToken: step,
-                                                    meanSecondsPerToken: sorted.reduce(0, +) / Double(sorted.count),
-                                                    bestSecondsPerToken: sorted[0],
-                                                    tokensPerSecond: rate, weightMB: matrices / 1e6, kvCacheMB: kv / 1e6,
-                                                    gbPerSecond: gbps, copyGBPerSecond: copyRate, ratio: gbps / copyRate)
-                result.weights = weights.summary
-                if i > 0 { result.speedupOverF32 = rate / f32Rate }
-                report.decode.append(result)
-                let speedup = i > 0 ? String(format: "; %.2f× the F32 rate; %.0f MB held beside the F32 weights",
-                                             rate / f32Rate, Double(weights.extraByteCount) / 1e6) : ""
-                progress(.init(kind: "decode", what: "context \(context), \(weights.summary)", milliseconds: step * 1e3,
-                               rate: rate, unit: "tok/s", ratio: result.ratio,
-                               note: String(format: "%.0f MB weights + %.1f MB KV per token, %.1f GB/s vs copy %.1f; best step %.2f ms",
-                                            matrices / 1e6, kv / 1e6, gbps, copyRate, sorted[0] * 1e3) + speedup))
-            }
+            let sorted = steps.sorted()
+            let step = sorted[sorted.count / 2]
+            let kv = Self.kvBytes(c, context: context + decodeTokens / 2)
+            let rate = 1 / step
+            let gbps = (matrices + kv) * rate / 1e9
+            let result = InferenceReport.Decode(context: context, tokens: decodeTokens, secondsPerToken: step,
+                                                meanSecondsPerToken: sorted.reduce(0, +) / Double(sorted.count),
+                                                bestSecondsPerToken: sorted[0],
+                                                tokensPerSecond: rate, weightMB: matrices / 1e6, kvCacheMB: kv / 1e6,
+                                                gbPerSecond: gbps, copyGBPerSecond: copyRate, ratio: gbps / copyRate)
+            report.decode.append(result)
+            progress(.init(kind: "decode", what: "context \(context)", milliseconds: step * 1e3,
+                           rate: rate, unit: "tok/s", ratio: result.ratio,
+                           note: String(format: "%.0f MB weights + %.1f MB KV per token, %.1f GB/s vs copy %.1f; best step %.2f ms",
+                                        matrices / 1e6, kv / 1e6, gbps, copyRate, sorted[0] * 1e3)))
         }
+        report.peakResidentBytes = peakResidentBytes()
         return report
     }
 
@@ -136,10 +127,15 @@ public struct InferenceBenchmark {
         return Double(c.layerCount) * (2 * Double(layerMatrixWeights(c)) + attention) + head
     }
 
-    /// Bytes of weights one decoding step reads with `weights`: its matrices as they are
-    /// encoded, plus the Float32 norms and one embedding row.
-    public static func decodeWeightBytes(_ c: LlamaConfiguration, weights: DecodeWeights) -> Double {
-        Double(weights.byteCount) + 4 * Double((2 * c.layerCount + 2) * c.hiddenSize)
+    /// Bytes of weights one decoding step reads: every matrix of the layers and the LM head as
+    /// stored, the Float32 norms and one embedding row.
+    public static func decodeWeightBytes(_ model: LlamaModel) -> Double {
+        let p = model.parameters
+        let c = model.configuration
+        let layers = p.layers.reduce(0) { total, l in
+            total + [l.query, l.key, l.value, l.output, l.gate, l.up, l.down].reduce(0) { $0 + $1.byteCount }
+        }
+        return Double(layers + p.head.byteCount + p.embedding.bytesPerRow) + 4 * Double((2 * c.layerCount + 2) * c.hiddenSize)
     }
 
     /// Bytes of cached keys and values read by one step at `context` tokens.
@@ -193,9 +189,6 @@ public struct InferenceReport: Codable, Sendable {
         /// gbPerSecond ÷ copyGBPerSecond: the bandwidth-bound ratio.
         public var ratio: Double
         /// The encodings of the matrices read (`DecodeWeights.summary`).
-        public var weights = "F32"
-        /// tokensPerSecond ÷ that of the Float32 weights in the same run (quantised rows only).
-        public var speedupOverF32: Double?
     }
 
     /// A line of progress (baselines included).
@@ -215,12 +208,20 @@ public struct InferenceReport: Codable, Sendable {
     public var threads: Int
     public var cpu: String
     public var copyGBPerSecond: Double = 0
+    /// The element types of the model's matrices, e.g. "Q4_0 ×154, Q6_K ×1".
+    public var weights = ""
+    /// The C kernels' instruction path.
+    public var kernels = ""
+    /// Peak resident memory of the process at the end of the run (bytes).
+    public var peakResidentBytes = 0
     public var prefill: [Prefill] = []
     public var decode: [Decode] = []
 
     /// Renders the results as aligned text tables.
     public func table() -> String {
-        var lines = ["\(model) (\(parameters) parameters) · CPU: \(cpu) · OpenBLAS core \(blasCore) · \(threads) threads",
+        var lines = ["\(model) (\(parameters) parameters; \(weights)) · CPU: \(cpu) · kernels \(kernels) · "
+                        + "OpenBLAS core \(blasCore) · \(threads) threads · peak RSS "
+                        + String(format: "%.2f GB", Double(peakResidentBytes) / 1e9),
                      "",
                      pad("prefill", 16) + lpad("tok/s", 10) + lpad("GFLOP/tok", 11) + lpad("GFLOP/s", 10)
                          + "  " + pad("sgemm (same run)", 28) + lpad("ratio", 7)]
@@ -234,14 +235,13 @@ public struct InferenceReport: Codable, Sendable {
                   pad("decode", 16) + lpad("tok/s", 10) + lpad("ms/tok", 9) + lpad("MB/tok", 9) + lpad("GB/s", 8)
                       + "  " + pad("copy (same run)", 16) + lpad("ratio", 7)]
         for d in decode {
-            let label = "context \(d.context)" + (d.speedupOverF32 == nil ? "" : " quant")
+            let label = "context \(d.context)"
             lines.append(pad(label, 16) + lpad(String(format: "%.1f", d.tokensPerSecond), 10)
                          + lpad(String(format: "%.2f", d.secondsPerToken * 1e3), 9)
                          + lpad(String(format: "%.0f", d.weightMB + d.kvCacheMB), 9)
                          + lpad(String(format: "%.1f", d.gbPerSecond), 8)
                          + "  " + pad(String(format: "%.1f GB/s", d.copyGBPerSecond), 16)
-                         + lpad(String(format: "%.2f", d.ratio), 7)
-                         + "  " + d.weights + (d.speedupOverF32.map { String(format: " (%.2f× F32)", $0) } ?? ""))
+                         + lpad(String(format: "%.2f", d.ratio), 7))
         }
         return lines.joined(separator: "\n")
     }

@@ -130,7 +130,7 @@ public struct PasskeyRun {
 
     /// The greedy continuation of `prompt` (at least one token) in a fresh session.
     func generate(_ prompt: [Int32], positional: any PositionalMethod, onFeed: (Int) -> Void) throws -> String {
-        let session = InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional)
+        let session = try InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional)
         var start = 0
         while start < prompt.count - 1 {
             let end = min(start + feedLimit, prompt.count - 1)

@@ -77,7 +77,7 @@ public struct PerplexityRun {
                     _ = try positional.inference(contextLength: n)   // fail fast for a length it refuses
                     cell.measurement = try scoring.evaluate(
                         tokens: text.tokens, length: n, maxWindows: maxWindows, bos: bos, feedLimit: feedLimit,
-                        makeSession: { InferenceSession(model: model, capacity: $0, positional: positional) },
+                        makeSession: { try InferenceSession(model: model, capacity: $0, positional: positional) },
                         onFeed: { fed in
                             progress(EvaluationProgress(method: method.name, length: n, item: min((fed - 1) / n + 1, count), items: count,
                                                         itemName: "window", tokensDone: done + fed, tokensTotal: total,

@@ -5,15 +5,14 @@ extension InferenceSession {
     /// asks the method for the rotation of the context up to the chunk's end, re-rotates the
     /// cached keys when it changed, and splits prefills where the method's rotation changes
     /// (`rotationSegments`), so a prefill gives the same logits as token-by-token decoding.
-    /// Decoding steps read `decodeWeights` (nil: the model's Float32 parameters).
     public convenience init(model: LlamaModel, capacity: Int, positional: any PositionalMethod,
-                            decodeWeights: DecodeWeights? = nil) {
-        self.init(model: model, capacity: capacity,
+                            precision: ActivationPrecision = .q8) throws {
+        try self.init(model: model, capacity: capacity,
                   rotary: { n in
                       try positional.inference(contextLength: n).map { ($0.frequencies, $0.attentionFactor, $0.queryScale) }
                   },
                   alibiSlopes: positional.alibiSlopes,
                   boundaries: { from, to in positional.rotationSegments(cached: from, total: to) },
-                  decodeWeights: decodeWeights)
+                  precision: precision)
     }
 }

@@ -19,8 +19,6 @@ public final class InferenceSession {
 
     public let model: LlamaModel
     public let cache: KVCache
-    /// The linear weights decoding steps read (prefill reads the model's Float32 parameters).
-    public let decodeWeights: DecodeWeights
     let workspace: InferenceWorkspace
     let rotary: RotaryProvider
     let alibiSlopes: [Float]?
@@ -28,20 +26,31 @@ public final class InferenceSession {
     /// each so every token is computed with the rotation of the context it sees.
     let boundaries: (_ from: Int, _ to: Int) -> [Int]
 
-    /// A session with room for `capacity` tokens; decoding steps read `decodeWeights` (made from
-    /// this model; nil: its Float32 parameters).
+    /// A session with room for `capacity` tokens, computing over the model's stored weights with
+    /// activations at `precision` where they meet quantised weights. Throws (before allocating)
+    /// when the cache and the activations would not fit in the memory available.
     public init(model: LlamaModel, capacity: Int, rotary: @escaping RotaryProvider, alibiSlopes: [Float]? = nil,
                 boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] },
-                decodeWeights: DecodeWeights? = nil) {
-        let weights = decodeWeights ?? DecodeWeights(model: model)
-        precondition(weights.matches(model.configuration), "InferenceSession: the decode weights are not of this model's shapes")
+                precision: ActivationPrecision = .q8) throws {
+        guard capacity >= 0 else { throw ModelLoadError("a session needs a capacity of at least 0 tokens, got \(capacity)") }
+        try MemoryBudget.require(Self.memoryNeeded(model.configuration, capacity: capacity),
+                                 for: "a context of \(capacity) tokens (KV cache and activations)")
         self.model = model
-        self.decodeWeights = weights
         self.cache = KVCache(configuration: model.configuration, capacity: capacity)
-        self.workspace = InferenceWorkspace(model.configuration)
+        self.workspace = InferenceWorkspace(precision: precision)
         self.rotary = rotary
         self.alibiSlopes = alibiSlopes
         self.boundaries = boundaries
+    }
+
+    /// Bytes a session of `capacity` tokens allocates: the Float32 KV cache, and the activations
+    /// of one prefill chunk (its largest buffers, and one chunk of logits).
+    public static func memoryNeeded(_ c: LlamaConfiguration, capacity: Int) -> Int {
+        let perToken = 2 * c.layerCount * c.keyValueHeadCount * c.headDimension * 4
+        let (cache, overflow) = capacity.multipliedReportingOverflow(by: perToken)
+        let chunk = LlamaModel.prefillChunk
+        let activations = 4 * chunk * (3 * c.intermediateSize + 6 * c.hiddenSize + c.vocabularySize)
+        return overflow ? Int.max : cache.addingReportingOverflow(activations).overflow ? Int.max : cache + activations
     }
 
     /// Plain RoPE with the configuration's base (θ_j = b^(−2j/d)).
@@ -114,7 +123,6 @@ public final class InferenceSession {
             placement.attentionFactor = r.attentionFactor
             placement.queryScale = r.queryScale
         }
-        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace,
-                           decodeWeights: decodeWeights)
+        return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace)
     }
 }

@@ -2,13 +2,13 @@ import CLEXTensor
 
 extension LlamaModel {
     /// The same model with q/k rows ordered for `layout` (HF rotate_half or GGUF interleaved):
-    /// weights permuted as llama.cpp's converter does, so logits are unchanged.
+    /// rows permuted as llama.cpp's converter does (whole rows, in the weights' stored type), so
+    /// logits are unchanged.
     public func withRotaryLayout(_ layout: RotaryLayout) -> LlamaModel {
         let c = configuration
         guard layout != c.rotaryLayout else { return self }
-        func convert(_ w: Tensor, heads: Int) -> Tensor {
-            layout == .interleaved ? Ops.permuteRowsForInterleavedRotary(weight: w, heads: heads)
-                                   : Ops.unpermuteRowsForInterleavedRotary(weight: w, heads: heads)
+        func convert(_ w: Weight, heads: Int) -> Weight {
+            w.permutingRows(Ops.rotaryRowOrder(rows: w.shape[0], heads: heads, toInterleaved: layout == .interleaved))
         }
         var p = parameters
         for i in p.layers.indices {

@@ -4,10 +4,8 @@ import CLEXTensor
 /// RoPE or ALiBi → residual, RMSNorm → SwiGLU MLP → residual), final RMSNorm, output head (tied
 /// or separate).
 ///
-/// One forward, written with `Variable` ops, serves training (weights as tape variables, batches
-/// of sequences) and is the reference for inference (weights as tape constants, with a
-/// `KVCache`); `InferenceSession` runs the same computation without a tape, through `infer`
-/// (Inference/LlamaModel+Inference.swift), tested against this one.
+/// The forward is written once, against `ModelBackend`: `TapeBackend` runs it for training (and
+/// as the reference), `InferenceBackend` for prefill and decoding over the stored weights.
 public struct LlamaModel: Sendable {
     public var configuration: LlamaConfiguration
     public var parameters: LlamaParameters
@@ -17,84 +15,47 @@ public struct LlamaModel: Sendable {
         self.parameters = parameters
     }
 
-    /// The parameters placed on a tape: as variables (gradients wanted) or constants.
-    public func weights(on tape: Tape, trainable: Bool) -> LlamaWeights {
-        LlamaWeights(parameters, tape: tape, trainable: trainable)
+    /// The forward pass: logits for `tokens` as `backend` computes them.
+    public func forward<B: ModelBackend>(_ backend: B, tokens: [Int32], weights w: LlamaWeightSet<B.Parameter>) -> B.Value {
+        let c = configuration
+        var x = backend.embed(tokens, table: w.embedding)                              // [rows, E]
+        for (i, layer) in w.layers.enumerated() {
+            let h = backend.rmsNorm(x, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon)
+            let qkv = backend.project(h, [layer.query, layer.key, layer.value])
+            let q = backend.rotate(qkv[0], heads: c.headCount)                        // [rows, Hq·D]
+            let k = backend.rotate(qkv[1], heads: c.keyValueHeadCount)                // [rows, Hkv·D]
+            let attended = backend.attend(layer: i, query: q, key: k, value: qkv[2])  // [rows, Hq·D]
+            x = backend.linear(attended, layer.output, adding: x)
+            let m = backend.rmsNorm(x, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon)
+            x = backend.linear(backend.gatedUnits(m, gate: layer.gate, up: layer.up), layer.down, adding: x)
+        }
+        return backend.logits(x, norm: w.finalNorm, epsilon: c.rmsNormEpsilon, head: w.head)
     }
 
-    /// Logits [B·T, V] for `tokens` (B sequences of T tokens, row-major).
+    /// The parameters placed on a tape as Float32: variables (gradients wanted) or constants.
+    /// Quantised weights are dequantised (training copies them to Float32 once, `floatCopy`).
+    public func weights(on tape: Tape, trainable: Bool) -> LlamaWeights {
+        parameters.map { _, w in trainable ? tape.variable(w.tensor) : tape.constant(w.tensor) }
+    }
+
+    /// Logits [B·T, V] for `tokens` (B sequences of T tokens, row-major), on the tape of `w`.
     ///
     /// - positions: the placement of the T new tokens (see `PositionInputs`)
     /// - cache: for B = 1, the keys/values of earlier tokens; this step's are appended to it.
     ///   The caller re-rotates the cache (`KVCache.rerotate`) when the frequencies changed.
     public func forward(tokens: [Int32], batch: Int = 1, weights w: LlamaWeights,
                         positions p: PositionInputs, cache: KVCache? = nil) -> Variable {
-        let c = configuration
         precondition(batch >= 1 && tokens.count % batch == 0,
                      "forward: \(tokens.count) tokens do not split into \(batch) sequences")
-        let t = tokens.count / batch
-        precondition(p.positions.count == t, "forward: \(p.positions.count) positions for \(t) tokens per sequence")
+        precondition(p.positions.count == tokens.count / batch,
+                     "forward: \(p.positions.count) positions for \(tokens.count / batch) tokens per sequence")
         precondition(cache == nil || batch == 1, "forward: a KV cache holds one sequence, got a batch of \(batch)")
-        let (hq, hkv, d) = (c.headCount, c.keyValueHeadCount, c.headDimension)
-        var options = AttentionOptions(alibiSlopes: p.alibiSlopes)
-        if p.alibiSlopes != nil {
-            options.queryPositions = p.positions
-            options.keyPositions = (cache?.positions ?? []) + p.positions
-        }
-
-        var x = w.embedding.embedding(ids: tokens)                       // [B·T, E]
-        for (i, layer) in w.layers.enumerated() {
-            let h = x.rmsNorm(weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon)
-            var q = h.matmul(layer.query, transposeB: true).reshaped([batch, t, hq, d])
-            var k = h.matmul(layer.key, transposeB: true).reshaped([batch, t, hkv, d])
-            let v = h.matmul(layer.value, transposeB: true).reshaped([batch, t, hkv, d])
-            if let r = p.rotary {
-                q = q.rope(positions: p.positions, frequencies: r.frequencies,
-                           attentionFactor: r.attentionFactor, layout: c.rotaryLayout)
-                k = k.rope(positions: p.positions, frequencies: r.frequencies,
-                           attentionFactor: r.attentionFactor, layout: c.rotaryLayout)
-            }
-            if p.queryScale != 1 { q = q.scaled(by: p.queryScale) }
-            let attended: Variable
-            if let cache {
-                cache.append(layer: i, keys: k.value.reshaped([t, hkv, d]), values: v.value.reshaped([t, hkv, d]))
-                let (keys, values) = cache.contents(layer: i, pending: t)
-                let tape = x.tape
-                attended = q.attention(keys: tape.constant(keys.reshaped([1, keys.shape[0], hkv, d])),
-                                       values: tape.constant(values.reshaped([1, values.shape[0], hkv, d])),
-                                       options: options)
-            } else {
-                attended = q.attention(keys: k, values: v, options: options)
-            }
-            x = x + attended.reshaped([batch * t, hq * d]).matmul(layer.output, transposeB: true)
-            let m = x.rmsNorm(weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon)
-            let gated = m.matmul(layer.gate, transposeB: true).swiglu(m.matmul(layer.up, transposeB: true))
-            x = x + gated.matmul(layer.down, transposeB: true)
-        }
+        let backend = TapeBackend(shape: AttentionShape(configuration), batch: batch, positions: p, cache: cache)
+        let logits = forward(backend, tokens: tokens, weights: w)
         cache?.commit(positions: p.positions)
-        let final = x.rmsNorm(weight: w.finalNorm, epsilon: c.rmsNormEpsilon)
-        return final.matmul(w.outputHead ?? w.embedding, transposeB: true)
+        return logits
     }
 }
 
 /// The model's parameters as `Variable`s on one tape.
-public struct LlamaWeights {
-    public struct Layer {
-        public let attentionNorm, query, key, value, output, mlpNorm, gate, up, down: Variable
-    }
-    public let embedding: Variable
-    public let layers: [Layer]
-    public let finalNorm: Variable
-    public let outputHead: Variable?
-
-    init(_ p: LlamaParameters, tape: Tape, trainable: Bool) {
-        func put(_ t: Tensor) -> Variable { trainable ? tape.variable(t) : tape.constant(t) }
-        embedding = put(p.embedding)
-        layers = p.layers.map { l in
-            Layer(attentionNorm: put(l.attentionNorm), query: put(l.query), key: put(l.key), value: put(l.value),
-                  output: put(l.output), mlpNorm: put(l.mlpNorm), gate: put(l.gate), up: put(l.up), down: put(l.down))
-        }
-        finalNorm = put(p.finalNorm)
-        outputHead = p.outputHead.map(put)
-    }
-}
+public typealias LlamaWeights = LlamaWeightSet<Variable>

@@ -38,7 +38,8 @@ public struct ModelLoadError: Error, CustomStringConvertible {
 /// index, with `config.json` beside it) and llama2.c `.bin` files (with `tokenizer.bin` beside
 /// them when present). Every tensor's shape is checked against the configuration before use.
 public enum ModelLoader {
-    /// Opens and converts `path`.
+    /// Opens `path`; matrices stay as stored (mapped, read where they lie). Throws before reading
+    /// weights that would not fit in the memory available.
     public static func load(_ path: String) throws -> LoadedModel {
         let checkpoint = try Checkpoint.open(path)
         switch checkpoint {
@@ -123,25 +124,22 @@ public enum ModelLoader {
         try BPETokenizer(gguf: llama2cTokenizerMetadata(file))
     }
 
-    /// Reads every parameter, checking names and shapes against `config`.
+    /// Reads every parameter, checking names and shapes against `config`: matrices as stored
+    /// (their bytes in the mapped file where the format keeps them as they are), norms as
+    /// Float32.
     static func readParameters(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
                                scheme: CheckpointNames.Scheme) throws -> LlamaParameters {
         try checkShapes(checkpoint, config, scheme: scheme)
-        var layers: [[CheckpointNames.LayerSlot: Tensor]] = Array(repeating: [:], count: config.layerCount)
-        var top: [CheckpointNames.Slot: Tensor] = [:]
-        for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
-            let tensor = try checkpoint.tensor(CheckpointNames.name(slot, scheme))
-            if case .layer(let i, let s) = slot { layers[i][s] = tensor } else { top[slot] = tensor }
+        let parameters = try LlamaParameters(layers: config.layerCount, tied: config.tieWordEmbeddings) { slot in
+            let name = CheckpointNames.name(slot, scheme)
+            switch CheckpointNames.role(slot) {
+            case .norm: return Weight(try checkpoint.tensor(name))
+            case .matrix: return try checkpoint.weight(name)
+            }
         }
-        return LlamaParameters(
-            embedding: top[.embedding]!,
-            layers: layers.map { l in
-                LlamaLayerParameters(attentionNorm: l[.attentionNorm]!, query: l[.query]!, key: l[.key]!,
-                                     value: l[.value]!, output: l[.output]!, mlpNorm: l[.mlpNorm]!,
-                                     gate: l[.gate]!, up: l[.up]!, down: l[.down]!)
-            },
-            finalNorm: top[.finalNorm]!,
-            outputHead: top[.outputHead])
+        // Mapped matrices become resident as they are read: refuse a model that cannot stay in memory.
+        try MemoryBudget.require(parameters.byteCount, for: "the weights of \(checkpoint.path)")
+        return parameters
     }
 
     /// Throws the loader's error for the first expected tensor that is missing or misshapen.

@@ -14,7 +14,7 @@ public enum ModelWriter {
         let c = hf.configuration
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         for slot in CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings) {
-            writer.addTensor(CheckpointNames.name(slot, .huggingFace), hf.parameters[slot]!)
+            writer.addTensor(CheckpointNames.name(slot, .huggingFace), hf.parameters[slot]!.tensor)
         }
         for (name, tensor) in extraTensors { writer.addTensor(name, tensor) }
         try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))

@@ -36,12 +36,12 @@ public enum Perplexity {
     /// is dropped); each window is read from an empty context and every token after its first is
     /// scored (the first has nothing to condition on).
     public static func chunks(tokens: [Int32], length: Int, windows maxWindows: Int? = nil,
-                              session makeSession: () -> InferenceSession) throws -> PerplexityResult {
+                              session makeSession: () throws -> InferenceSession) throws -> PerplexityResult {
         var nll: [Double] = []
         let count = min(tokens.count / length, maxWindows ?? Int.max)
         for w in 0..<count {
             let window = Array(tokens[(w * length)..<((w + 1) * length)])
-            let session = makeSession()
+            let session = try makeSession()
             let logits = try session.feed(window)
             let scored = Ops.crossEntropy(logits.slice(rows: 0..<(length - 1)), targets: Array(window.dropFirst()))
             nll += scored.perRow.scalars.map(Double.init)

@@ -42,12 +42,13 @@ public final class Trainer {
     public init(model: LlamaModel, positional: any PositionalMethod, training: [Int32], validation: [Int32],
                 options: TrainingOptions, output: String?) throws {
         try options.validate()
-        // Own copy of the weights: the optimiser updates them in place.
+        // Float32 weights, gradients and AdamW's two moments: 16 bytes per parameter at least.
+        try MemoryBudget.require(16 * model.configuration.parameterCount,
+                                 for: "training \(model.configuration.parameterCount) parameters (weights, gradients, AdamW moments)")
+        // Own Float32 copy of the weights (dequantised once from a quantised checkpoint): the
+        // optimiser updates them in place.
         var own = model.withRotaryLayout(.rotateHalf)
-        let c = own.configuration
-        for slot in CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings) {
-            own.parameters[slot] = own.parameters[slot]!.copy()
-        }
+        own.parameters = own.parameters.floatCopy()
         self.model = own
         self.positional = positional
         self.options = options
@@ -145,7 +146,8 @@ public final class Trainer {
         for slot in slots {
             guard let g = gradients[slot] else { continue }
             let name = CheckpointNames.name(slot, .huggingFace)
-            optimizer.update(name, parameter: model.parameters[slot]!, gradient: g, lr: lr, decay: !isNorm(slot))
+            optimizer.update(name, parameter: model.parameters[slot]!.floatTensor!, gradient: g, lr: lr,
+                             decay: CheckpointNames.role(slot) == .matrix)
         }
         if !positionalGradients.isEmpty {
             let plr = lr * (options.positionalLearningRate ?? options.learningRate) / options.learningRate
@@ -185,13 +187,6 @@ public final class Trainer {
         return total / Double(count)
     }
 
-    func isNorm(_ slot: CheckpointNames.Slot) -> Bool {
-        switch slot {
-        case .finalNorm: return true
-        case .layer(_, let s): return s == .attentionNorm || s == .mlpNorm
-        default: return false
-        }
-    }
 
     func isTrainable(_ slot: CheckpointNames.Slot) -> Bool {
         let part: String

@@ -6,7 +6,7 @@ import Foundation
 enum BenchCommand {
     static let help = """
     usage: clex bench kernels [--quick] [--json FILE]
-           clex bench infer --model FILE [--decode-weights W] [--quick] [--json FILE]
+           clex bench infer --model FILE [--weights W] [--activations A] [--prefill N,…] [--contexts N,…] [--quick] [--json FILE]
            clex bench train [--quick] [--json FILE]
 
       kernels       every kernel beside raw sgemm and a memory copy (about a minute)
@@ -16,8 +16,11 @@ enum BenchCommand {
       train         training tokens/s and MFU (model FLOPs/s ÷ sgemm rate of this run) of the
                     small preset at N = 256 and 1024, plain RoPE and CLEX (T = 16) side by side
       --model FILE  the checkpoint for infer (GGUF, safetensors or llama2.c)
-      --decode-weights W  infer also decodes with these weights (native by default: a quantised
-                    GGUF's own blocks; q8_0; f32 = Float32 rows only), beside Float32
+      --prefill N,…  infer's prompt lengths (default 512,2048)
+      --contexts N,… infer's decode contexts (default 128,2048)
+      --decode-tokens N  tokens decoded per context (default 64)
+""" + WeightsOption.help + """
+
       --quick       short timings and small sizes (seconds instead of about a minute)
       --json FILE   also write the results as JSON to FILE (atomically)
     """
@@ -45,13 +48,20 @@ enum BenchCommand {
             }
         case "infer":
             guard let modelPath = options.string("--model") else { throw UsageError("bench infer needs --model FILE") }
-            let decodeFormat = try DecodeWeightsOption.parse(&options)
+            let weights = try WeightsOption(&options)
+            var benchmark = InferenceBenchmark(quick: quick)
+            benchmark.precision = weights.precision
+            if let list = options.string("--prefill") { benchmark.prefillLengths = try EvalCommand.integers(list, flag: "--prefill") }
+            if let list = options.string("--contexts") { benchmark.decodeContexts = try EvalCommand.integers(list, flag: "--contexts") }
+            benchmark.decodeTokens = try options.int("--decode-tokens", benchmark.decodeTokens)
+            guard benchmark.decodeTokens >= 1 && benchmark.decodeTokens <= 100_000 else {
+                throw UsageError("--decode-tokens expects 1 … 100000, got \(benchmark.decodeTokens)")
+            }
             try options.rejectUnknown()
             guard options.positional.isEmpty else { throw UsageError("unexpected argument '\(options.positional[0])' for bench infer") }
             let loaded = try ModelLoader.load(modelPath)
             let name = (modelPath as NSString).lastPathComponent
-            let report = try InferenceBenchmark(quick: quick).run(model: loaded.model, modelName: name,
-                                                                  decodeWeights: try loaded.decodeWeights(decodeFormat)) { row in
+            let report = try benchmark.run(model: try weights.apply(to: loaded.model), modelName: name) { row in
                 let ratio = row.ratio.map { String(format: "  ratio %.2f", $0) } ?? ""
                 progress("\(row.kind) \(row.what): " + String(format: "%.2f ms, %.1f ", row.milliseconds, row.rate)
                          + row.unit + ratio + (row.note.map { "  (\($0))" } ?? ""))

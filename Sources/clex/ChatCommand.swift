@@ -18,7 +18,7 @@ enum ChatCommand {
       --top-p P           nucleus sampling mass (default 1)
       --seed S            random seed for sampling (default 0)
       --context N         KV-cache capacity in tokens (default: the model's context, at most 4096)
-    """ + "\n" + DecodeWeightsOption.help
+    """ + "\n" + WeightsOption.help
 
     static func run(_ raw: [String]) throws -> Int32 {
         if raw.contains("--help") || raw.contains("-h") { print(help); return 0 }
@@ -29,7 +29,7 @@ enum ChatCommand {
         let sampler = Sampler(temperature: try args.float("--temperature", 0), topK: try args.int("--top-k", 0),
                               topP: try args.float("--top-p", 1), seed: UInt64(try args.int("--seed", 0)))
         let contextOption = try args.int("--context", 0)
-        let decodeFormat = try DecodeWeightsOption.parse(&args)
+        let weights = try WeightsOption(&args)
         try args.rejectUnknown()
         guard args.positional.isEmpty else { throw UsageError("unexpected argument '\(args.positional[0])' for chat") }
         try sampler.validate()
@@ -43,8 +43,8 @@ enum ChatCommand {
         }
         let c = loaded.model.configuration
         let capacity = contextOption > 0 ? contextOption : min(c.maxPositionEmbeddings, 4096)
-        let session = InferenceSession(model: loaded.model, capacity: capacity, rotary: InferenceSession.defaultRotary(c),
-                                       decodeWeights: try loaded.decodeWeights(decodeFormat))
+        let session = try InferenceSession(model: try weights.apply(to: loaded.model), capacity: capacity,
+                                       rotary: InferenceSession.defaultRotary(c), precision: weights.precision)
         var conversation = ChatConversation(generator: Generator(session: session, tokenizer: tokenizer, sampler: sampler),
                                             system: system)
         let interactive = isatty(STDIN_FILENO) != 0

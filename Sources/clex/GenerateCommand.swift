@@ -18,7 +18,7 @@ enum GenerateCommand {
       --seed S            random seed for sampling (default 0)
       --stop TEXT         stop when TEXT appears in the output
       --context N         KV-cache capacity in tokens (default: prompt + max tokens)
-    """ + "\n" + DecodeWeightsOption.help
+    """ + "\n" + WeightsOption.help
 
     static func run(_ raw: [String]) throws -> Int32 {
         if raw.contains("--help") || raw.contains("-h") { print(help); return 0 }
@@ -32,7 +32,7 @@ enum GenerateCommand {
                               topP: try args.float("--top-p", 1), seed: UInt64(try args.int("--seed", 0)))
         let stop = args.string("--stop")
         let contextOption = try args.int("--context", 0)
-        let decodeFormat = try DecodeWeightsOption.parse(&args)
+        let weights = try WeightsOption(&args)
         try args.rejectUnknown()
         try sampler.validate()
         guard maxTokens >= 1 else { throw UsageError("--max-tokens must be at least 1") }
@@ -48,9 +48,9 @@ enum GenerateCommand {
         }
         let prompt = tokenizer.encode(text, addSpecial: true)
         let capacity = contextOption > 0 ? contextOption : prompt.count + maxTokens
-        let session = InferenceSession(model: loaded.model, capacity: capacity,
+        let session = try InferenceSession(model: try weights.apply(to: loaded.model), capacity: capacity,
                                        rotary: InferenceSession.defaultRotary(loaded.model.configuration),
-                                       decodeWeights: try loaded.decodeWeights(decodeFormat))
+                                       precision: weights.precision)
         var generator = Generator(session: session, tokenizer: tokenizer, sampler: sampler)
         if let stop { generator.stopStrings = [stop] }
         if !chat { FileHandle.standardOutput.write(Data(promptText.utf8)) }

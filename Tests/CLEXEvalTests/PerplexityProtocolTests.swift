@@ -12,7 +12,7 @@ import Testing
     let model = tinyModel()
 
     func session(_ positional: any PositionalMethod) -> (Int) throws -> InferenceSession {
-        { InferenceSession(model: model, capacity: $0, positional: positional) }
+        { try InferenceSession(model: model, capacity: $0, positional: positional) }
     }
 
     @Test("chunks equals a brute-force recomputation without the cache, window by window")

@@ -33,7 +33,7 @@ struct SmolLM2EvalTests {
         let hamlet = try String(contentsOfFile: Assets.hamlet, encoding: .utf8)
         let text = EvaluationText(tokens: loaded.tokenizer!.encode(String(hamlet.prefix(8000)), addSpecial: false))
         let rope = try loaded.positionalMethod(overrides: ["--rope-scaling", "none"]).method
-        let make: (Int) throws -> InferenceSession = { InferenceSession(model: loaded.model, capacity: $0, positional: rope) }
+        let make: (Int) throws -> InferenceSession = { try InferenceSession(model: loaded.model, capacity: $0, positional: rope) }
         let chunks = try PerplexityProtocol.chunks.evaluate(tokens: text.tokens, length: 1024, maxWindows: 1, makeSession: make)
         let cached = try PerplexityProtocol.cached(chunk: 512).evaluate(tokens: text.tokens, length: 1024, maxWindows: 1, makeSession: make)
         print(String(format: "SmolLM2 hamlet n=1024: chunks PPL %.4f ± %.4f, cached (C=512) PPL %.4f ± %.4f over %d tokens",

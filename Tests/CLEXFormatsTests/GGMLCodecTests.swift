@@ -49,7 +49,7 @@ private func referenceDequantize(_ type: GGMLType, _ bytes: [UInt8], blocks: Int
 private func dequantize(_ type: GGMLType, _ bytes: [UInt8], count: Int) -> [Float] {
     var out = [Float](repeating: .nan, count: count)
     bytes.withUnsafeBytes { raw in
-        out.withUnsafeMutableBufferPointer { GGMLCodec.dequantize(type, from: raw.baseAddress!, count: count, into: $0.baseAddress!) }
+        out.withUnsafeMutableBufferPointer { type.elementType!.dequantize(raw.baseAddress!, count: count, into: $0.baseAddress!) }
     }
     return out
 }
@@ -57,7 +57,7 @@ private func dequantize(_ type: GGMLType, _ bytes: [UInt8], count: Int) -> [Floa
 private func quantize(_ type: GGMLType, _ values: [Float]) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: type.byteCount(elements: values.count)!)
     values.withUnsafeBufferPointer { src in
-        out.withUnsafeMutableBytes { GGMLCodec.quantize(type, from: src.baseAddress!, count: values.count, into: $0.baseAddress!) }
+        out.withUnsafeMutableBytes { type.elementType!.quantize(src.baseAddress!, count: values.count, into: $0.baseAddress!) }
     }
     return out
 }
@@ -148,12 +148,12 @@ private func quantize(_ type: GGMLType, _ values: [Float]) -> [UInt8] {
         var f16 = [UInt8](repeating: 0, count: 2 * values.count), bf16 = f16
         var back = [Float](repeating: 0, count: values.count)
         values.withUnsafeBufferPointer { src in
-            f16.withUnsafeMutableBytes { HalfPrecision.f32ToF16(src.baseAddress!, $0.baseAddress!, count: values.count) }
-            bf16.withUnsafeMutableBytes { HalfPrecision.f32ToBF16(src.baseAddress!, $0.baseAddress!, count: values.count) }
+            f16.withUnsafeMutableBytes { HalfPrecision.f32ToF16(src.baseAddress!, $0.baseAddress!, values.count) }
+            bf16.withUnsafeMutableBytes { HalfPrecision.f32ToBF16(src.baseAddress!, $0.baseAddress!, values.count) }
         }
-        f16.withUnsafeBytes { raw in back.withUnsafeMutableBufferPointer { HalfPrecision.f16ToF32(raw.baseAddress!, $0.baseAddress!, count: values.count) } }
+        f16.withUnsafeBytes { raw in back.withUnsafeMutableBufferPointer { HalfPrecision.f16ToF32(raw.baseAddress!, $0.baseAddress!, values.count) } }
         #expect(back == values.map { Float(Float16($0)) })
-        bf16.withUnsafeBytes { raw in back.withUnsafeMutableBufferPointer { HalfPrecision.bf16ToF32(raw.baseAddress!, $0.baseAddress!, count: values.count) } }
+        bf16.withUnsafeBytes { raw in back.withUnsafeMutableBufferPointer { HalfPrecision.bf16ToF32(raw.baseAddress!, $0.baseAddress!, values.count) } }
         for (v, b) in zip(values, back) {
             #expect(abs(v - b) <= abs(v) / 256, "bf16 of \(v) is \(b)")
         }

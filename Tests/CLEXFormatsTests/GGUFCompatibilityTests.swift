@@ -39,7 +39,7 @@ private let pythonGGUF: String = {
         let x = try g.tensor("x.F32").scalars
         var encoded = [UInt8](repeating: 0, count: info.byteRange.count)
         x.withUnsafeBufferPointer { src in
-            encoded.withUnsafeMutableBytes { GGMLCodec.quantize(info.type, from: src.baseAddress!, count: x.count, into: $0.baseAddress!) }
+            encoded.withUnsafeMutableBytes { info.type.elementType!.quantize(src.baseAddress!, count: x.count, into: $0.baseAddress!) }
         }
         #expect(encoded == Array(g.rawBytes(of: info)), "\(type) bytes")
     }

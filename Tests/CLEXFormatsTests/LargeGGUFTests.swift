@@ -77,7 +77,7 @@ private func syntheticGGUF(_ type: GGMLType, megabytes: Int, tensors: Int) -> [U
             var want = [Float](repeating: 0, count: type.blockSize)
             let slice = Array(raw[(block * type.bytesPerBlock)..<((block + 1) * type.bytesPerBlock)])
             slice.withUnsafeBytes { r in
-                want.withUnsafeMutableBufferPointer { GGMLCodec.dequantize(type, from: r.baseAddress!, count: type.blockSize, into: $0.baseAddress!) }
+                want.withUnsafeMutableBufferPointer { type.elementType!.dequantize(r.baseAddress!, count: type.blockSize, into: $0.baseAddress!) }
             }
             let got = Array(UnsafeBufferPointer(start: t.pointer + block * type.blockSize, count: type.blockSize))
             #expect(got == want, "\(type) block \(block)")

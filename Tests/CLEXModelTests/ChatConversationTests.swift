@@ -14,12 +14,12 @@ struct ChatConversationTests {
         let loaded = try ModelLoader.load(Assets.smolLM2)
         let tokenizer = try #require(loaded.tokenizer)
         let model = loaded.model
-        func generator() -> Generator {
-            Generator(session: InferenceSession(model: model, capacity: 256, rotary: InferenceSession.defaultRotary(model.configuration)),
+        func generator() throws -> Generator {
+            Generator(session: try InferenceSession(model: model, capacity: 256, rotary: InferenceSession.defaultRotary(model.configuration)),
                       tokenizer: tokenizer, sampler: Sampler())
         }
         let system = "You are a helpful assistant."
-        var chat = ChatConversation(generator: generator(), system: system)
+        var chat = ChatConversation(generator: try generator(), system: system)
         // A token limit that cuts the first reply, so its last token is carried into turn two.
         let first = try chat.reply(to: "Name three colours.", maxTokens: 6)
         #expect(first.stopReason == .maxTokens && first.tokens.count == 6)
@@ -28,7 +28,7 @@ struct ChatConversationTests {
         let opening = ChatTemplate.chatML([.init(role: "system", content: system), .init(role: "user", content: "Name three colours.")])
         let turnTwo = "<|im_end|>\n" + ChatTemplate.chatML([.init(role: "user", content: "And three animals?")])
         let transcript = tokenizer.encode(opening, addSpecial: true) + first.tokens + tokenizer.encode(turnTwo, addSpecial: false)
-        var fresh = generator()
+        var fresh = try generator()
         let expected = try fresh.generate(prompt: transcript, maxTokens: 12)
         #expect(second.tokens == expected.tokens, "\(second.text) vs \(expected.text)")
         #expect(chat.contextTokens == transcript.count + second.tokens.count - (second.stopReason == .endOfSequence ? 0 : 1))

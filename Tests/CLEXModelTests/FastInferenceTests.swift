@@ -37,20 +37,20 @@ struct FastInferenceTests {
     /// A session over `model` with plain RoPE (or ALiBi when `alibi` is given).
     static func session(_ model: LlamaModel, capacity: Int, alibi: [Float]? = nil, attentionFactor: Float = 1,
                         queryScale: Float = 1,
-                        boundaries: @escaping (Int, Int) -> [Int] = { _, _ in [] }) -> InferenceSession {
+                        boundaries: @escaping (Int, Int) -> [Int] = { _, _ in [] }) throws -> InferenceSession {
         let c = model.configuration
         let plain = InferenceSession.defaultRotary(c)
         let rotary: InferenceSession.RotaryProvider = alibi != nil ? { _ in nil } : { n in
             try plain(n).map { ($0.frequencies, attentionFactor, queryScale) }
         }
-        return InferenceSession(model: model, capacity: capacity, rotary: rotary, alibiSlopes: alibi, boundaries: boundaries)
+        return try InferenceSession(model: model, capacity: capacity, rotary: rotary, alibiSlopes: alibi, boundaries: boundaries)
     }
 
     /// Feeds `tokens` in pieces of the given sizes and compares every row with the reference.
     static func checkPieces(_ model: LlamaModel, _ tokens: [Int32], pieces: [Int], alibi: [Float]? = nil,
                             attentionFactor: Float = 1, queryScale: Float = 1) throws {
         let expected = try reference(model, tokens, alibi: alibi, attentionFactor: attentionFactor, queryScale: queryScale)
-        let s = session(model, capacity: tokens.count, alibi: alibi, attentionFactor: attentionFactor, queryScale: queryScale)
+        let s = try session(model, capacity: tokens.count, alibi: alibi, attentionFactor: attentionFactor, queryScale: queryScale)
         var row = 0
         for n in pieces {
             let got = try s.feed(Array(tokens[row..<(row + n)]))
@@ -98,7 +98,7 @@ struct FastInferenceTests {
         let tokens = Self.tokens(40)
         for boundaries in [[], [7, 19]] {
             let all = try Self.session(model, capacity: 40, boundaries: { _, _ in boundaries }).feed(tokens)
-            let s = Self.session(model, capacity: 40, boundaries: { _, _ in boundaries })
+            let s = try Self.session(model, capacity: 40, boundaries: { _, _ in boundaries })
             let last = try s.feed(tokens, logits: .last)
             #expect(last.shape == [1, model.configuration.vocabularySize])
             // The LM head runs as a 1-row instead of a 40-row sgemm: equal up to rounding.
@@ -106,8 +106,8 @@ struct FastInferenceTests {
             #expect(s.count == 40)
         }
         // Single-token steps: .last is the only row, computed the same way.
-        let s1 = Self.session(model, capacity: 41)
-        let s2 = Self.session(model, capacity: 41)
+        let s1 = try Self.session(model, capacity: 41)
+        let s2 = try Self.session(model, capacity: 41)
         _ = try s1.feed(tokens)
         _ = try s2.feed(tokens, logits: .last)
         #expect(try s1.feed([3]).scalars == s2.feed([3], logits: .last).scalars)
@@ -120,7 +120,7 @@ struct FastInferenceTests {
         let tokens = Self.tokens(40)
         let boundaries = [7, 19, 20]
         let all = try Self.session(model, capacity: 40, boundaries: { _, _ in boundaries }).feed(tokens)
-        let s = Self.session(model, capacity: 40, boundaries: { _, _ in boundaries })
+        let s = try Self.session(model, capacity: 40, boundaries: { _, _ in boundaries })
         var firsts: [Int] = []
         try s.feed(tokens, logits: .all) { first, logits in
             firsts.append(first)
@@ -140,6 +140,6 @@ struct FastInferenceTests {
     func smolLM2() throws {
         let loaded = try ModelLoader.load(Assets.smolLM2)
         let tokens = try #require(loaded.tokenizer).encode("The quick brown fox jumps over the lazy dog, and then it", addSpecial: false)
-        try Self.checkPieces(loaded.model, tokens, pieces: [tokens.count - 5, 1, 3, 1])
+        try Self.checkPieces(loaded.model.converted(to: .f32), tokens, pieces: [tokens.count - 5, 1, 3, 1])
     }
 }

@@ -11,7 +11,7 @@ import Testing
     func prefillEqualsDecode(tied: Bool) throws {
         let model = tinyModel(tied: tied)
         let full = try prefillLogits(model, Self.tokens)
-        let session = InferenceSession(model: model, capacity: Self.tokens.count,
+        let session = try InferenceSession(model: model, capacity: Self.tokens.count,
                                        rotary: InferenceSession.defaultRotary(model.configuration))
         var rows: [Tensor] = [try session.feed(Array(Self.tokens[0..<7]))]
         for t in Self.tokens[7...] { rows.append(try session.feed([t])) }
@@ -28,7 +28,7 @@ import Testing
     func layouts() throws {
         let model = tinyModel()
         let interleaved = model.withRotaryLayout(.interleaved)
-        #expect(interleaved.parameters.layers[0].query.scalars != model.parameters.layers[0].query.scalars)
+        #expect(interleaved.parameters.layers[0].query.tensor.scalars != model.parameters.layers[0].query.tensor.scalars)
         let a = try prefillLogits(model, Self.tokens)
         let b = try prefillLogits(interleaved, Self.tokens)
         #expect(worstRelativeError(b, a) < 1e-4)
@@ -82,7 +82,7 @@ import Testing
     @Test("a context overflow is an error, not a crash")
     func overflow() throws {
         let model = tinyModel()
-        let session = InferenceSession(model: model, capacity: 8, rotary: InferenceSession.defaultRotary(model.configuration))
+        let session = try InferenceSession(model: model, capacity: 8, rotary: InferenceSession.defaultRotary(model.configuration))
         _ = try session.feed(Array(Self.tokens[0..<6]))
         #expect(throws: ModelLoadError.self) { try session.feed(Array(Self.tokens[0..<3])) }
         #expect(session.count == 6)

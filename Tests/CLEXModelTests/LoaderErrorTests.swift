@@ -76,7 +76,7 @@ import Testing
         var w = GGUFWriter()
         for (key, value) in c.ggufMetadata { w.addMetadata(key, value) }
         for slot in CheckpointNames.slots(layers: c.layerCount, tied: true) {
-            w.addTensor(CheckpointNames.name(slot, .gguf), gguf.parameters[slot]!, as: .f16)
+            w.addTensor(CheckpointNames.name(slot, .gguf), gguf.parameters[slot]!.tensor, as: .f16)
         }
         try w.write(to: dir + "/tiny.gguf")
         let loaded = try ModelLoader.load(dir + "/tiny.gguf")

@@ -70,7 +70,7 @@ import Testing
         w.addMetadata("tokenizer.ggml.eos_token_id", .uint32(2))
         w.addMetadata("tokenizer.chat_template", .string("{{ messages }}"))
         for slot in CheckpointNames.slots(layers: c.layerCount, tied: true) {
-            let t = model.parameters[slot]!
+            let t = model.parameters[slot]!.tensor
             w.addTensor(CheckpointNames.name(slot, .gguf), t, as: t.rank == 2 ? .f16 : .f32)
         }
         let path = dir + "/tiny.gguf"

@@ -51,12 +51,12 @@ import Testing
         let parameters = LlamaParameters(randomFor: Self.model, seed: 3)
         func scale(_ t: Tensor, _ s: Float) { for i in 0..<t.count { t.pointer[i] *= s } }
         for layer in parameters.layers {
-            scale(layer.query, 15)
-            scale(layer.key, 15)
-            scale(layer.value, 25)
-            scale(layer.output, 25)
+            scale(layer.query.floatTensor!, 15)
+            scale(layer.key.floatTensor!, 15)
+            scale(layer.value.floatTensor!, 25)
+            scale(layer.output.floatTensor!, 25)
         }
-        scale(parameters.outputHead!, 25)
+        scale(parameters.outputHead!.floatTensor!, 25)
         let model = LlamaModel(configuration: Self.model, parameters: parameters)
         var g = SeededGenerator(seed: 8)
         let tokens = (0..<17).map { _ in Int32.random(in: 0..<40, using: &g) }

@@ -25,7 +25,7 @@ struct SmolLM2Tests {
 
     @Test("a greedy continuation of a plain English prompt is sensible English")
     func greedy() throws {
-        let session = InferenceSession(model: model, capacity: 64, rotary: InferenceSession.defaultRotary(model.configuration))
+        let session = try InferenceSession(model: model, capacity: 64, rotary: InferenceSession.defaultRotary(model.configuration))
         var generator = Generator(session: session, tokenizer: tokenizer, sampler: Sampler())
         let result = try generator.generate(prompt: tokenizer.encode("The capital of France is", addSpecial: true), maxTokens: 8)
         #expect(result.text.hasPrefix(" Paris"), "\(result.text)")
@@ -36,7 +36,7 @@ struct SmolLM2Tests {
         let text = try String(contentsOfFile: Assets.hamlet, encoding: .utf8)
         let tokens = Array(tokenizer.encode(String(text.prefix(4000)), addSpecial: false).prefix(96))
         let full = try prefillLogits(model, tokens)
-        let session = InferenceSession(model: model, capacity: tokens.count, rotary: InferenceSession.defaultRotary(model.configuration))
+        let session = try InferenceSession(model: model, capacity: tokens.count, rotary: InferenceSession.defaultRotary(model.configuration))
         let head = try session.feed(Array(tokens[0..<16]))
         #expect(worstRelativeError(head, full.slice(rows: 0..<16)) < 1e-4)
         for i in 16..<tokens.count {
@@ -59,7 +59,7 @@ struct SmolLM2Tests {
         let text = try String(contentsOfFile: Assets.hamlet, encoding: .utf8)
         let tokens = tokenizer.encode(text, addSpecial: false)
         let result = try Perplexity.chunks(tokens: tokens, length: 2048, windows: 1) {
-            InferenceSession(model: model, capacity: 2048, rotary: InferenceSession.defaultRotary(model.configuration))
+            try InferenceSession(model: model, capacity: 2048, rotary: InferenceSession.defaultRotary(model.configuration))
         }
         print("SmolLM2-135M-Instruct Q4_1, hamlet_gut.txt, \(result.protocolName): PPL = "
               + String(format: "%.3f ± %.3f over %d tokens", result.perplexity, result.perplexityError, result.tokens))
@@ -82,9 +82,9 @@ struct SmolLM2Tests {
         }
         let text = try String(contentsOfFile: Assets.hamlet, encoding: .utf8)
         let tokens = Array(tokenizer.encode(String(text.prefix(3000)), addSpecial: false).prefix(150))
-        let prefill = InferenceSession(model: model, capacity: tokens.count, positional: positional)
+        let prefill = try InferenceSession(model: model, capacity: tokens.count, positional: positional)
         let full = try prefill.feed(tokens)
-        let incremental = InferenceSession(model: model, capacity: tokens.count, positional: positional)
+        let incremental = try InferenceSession(model: model, capacity: tokens.count, positional: positional)
         let head = try incremental.feed(Array(tokens[0..<40]))
         #expect(worstRelativeError(head, full.slice(rows: 0..<40)) < 1e-4)
         for i in 40..<tokens.count {

@@ -33,7 +33,7 @@ struct Interrupted: Error {}
     func allWeights(_ t: Trainer) -> [Float] {
         let c = t.model.configuration
         var all: [Float] = []
-        for slot in CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings) { all += t.model.parameters[slot]!.scalars }
+        for slot in CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings) { all += t.model.parameters[slot]!.tensor.scalars }
         for (_, v) in t.positional.learnedParameters.sorted(by: { $0.key < $1.key }) { all += v.scalars }
         return all
     }
@@ -74,7 +74,7 @@ struct Interrupted: Error {}
         let t = try trainer(out, method: "rope", options: o)
         do {
             try t.run { event in
-                if event.step == 4 { t.model.parameters.finalNorm.pointer[0] = .nan }
+                if event.step == 4 { t.model.parameters.finalNorm.floatTensor!.pointer[0] = .nan }
             }
             Issue.record("the run did not stop")
         } catch let error as TrainingError {
@@ -84,7 +84,7 @@ struct Interrupted: Error {}
         let resumed = try TrainingCheckpoint.resume(output: out, model: model, positional: try positionalMethod("rope", model),
                                                     training: text, validation: [], options: o)
         #expect(resumed.step == 4)
-        #expect(resumed.model.parameters.finalNorm.scalars.allSatisfy { $0.isFinite })
+        #expect(resumed.model.parameters.finalNorm.tensor.scalars.allSatisfy { $0.isFinite })
     }
 
     @Test("resume refuses a corrupt or mismatched checkpoint, naming what is wrong")

@@ -43,7 +43,7 @@ import Testing
         var probes: [(String, Tensor, Tensor, () throws -> Void)] = []
         var rng = SeededGenerator(seed: 4)
         for slot in CheckpointNames.slots(layers: 2, tied: false) {
-            probes.append((CheckpointNames.name(slot, .huggingFace), model.parameters[slot]!, tape.gradient(weights[slot]!)!, {}))
+            probes.append((CheckpointNames.name(slot, .huggingFace), model.parameters[slot]!.floatTensor!, tape.gradient(weights[slot]!)!, {}))
         }
         for (name, v) in placed.parameters.sorted(by: { $0.key < $1.key }) {
             let t = method.learnedParameters[name]!

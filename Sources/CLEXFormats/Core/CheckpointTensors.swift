@@ -4,8 +4,9 @@ import CLEXTensor
 /// format (GGUF, safetensors, sharded safetensors, llama2.c). Model loaders read through this.
 ///
 /// Shapes are row-major (outermost first), as in PyTorch: a linear layer's weight is
-/// `[out, in]`. Tensors are converted (dequantised, widened) to fresh Float32 storage on each
-/// `tensor(_:)` call; nothing is cached.
+/// `[out, in]`. `weight(_:)` hands out a tensor's stored bytes in their element type where the
+/// format keeps them as they are (GGUF, safetensors: used where they lie in the mapped file);
+/// `tensor(_:)` converts (dequantises, widens) to fresh Float32 storage on each call.
 public protocol CheckpointTensors: Sendable {
     /// The file (or index file) the checkpoint was opened from.
     var path: String { get }
@@ -18,9 +19,15 @@ public protocol CheckpointTensors: Sendable {
     /// Tensor `name` converted to Float32; throws `.missingTensor` when absent and
     /// `.unsupportedTensorType` when its element type cannot be converted.
     func tensor(_ name: String) throws(CheckpointError) -> Tensor
+    /// Tensor `name` as stored: its element type and bytes (kept alive by the weight), or a
+    /// Float32 conversion for formats that do not keep elements as they are. Throws like `tensor`.
+    func weight(_ name: String) throws(CheckpointError) -> Weight
 }
 
 extension CheckpointTensors {
+    /// The Float32 conversion (`tensor(_:)`), for formats whose bytes cannot be used as they lie.
+    public func weight(_ name: String) throws(CheckpointError) -> Weight { Weight(try tensor(name)) }
+
     /// Whether the checkpoint holds a tensor called `name`.
     public func contains(_ name: String) -> Bool { (try? shape(of: name)) != nil }
 }

@@ -1,9 +1,11 @@
+import CLEXTensor
+
 /// ggml tensor element types (`enum ggml_type`), with their block layouts.
 ///
 /// Quantised types store `blockSize` consecutive elements (along `ne[0]`, the fastest-varying
 /// dimension) in `bytesPerBlock` bytes. Every type in current ggml is listed so that any GGUF
-/// file's layout can be validated and its raw bytes handed out; `GGMLCodec` converts only some of
-/// them to Float32 (see `isDequantizable`). Ids 4, 5 and 31–33, 36–38 were removed from ggml.
+/// file's layout can be validated and its raw bytes handed out; the program reads those with a
+/// row in `ElementType` (`elementType`). Ids 4, 5 and 31–33, 36–38 were removed from ggml.
 /// Sizes agree with ggml-common.h and gguf-py's `GGML_QUANT_SIZES` (which still lists the old
 /// 40-byte Q8_1; ggml's `block_q8_1` is 36 bytes, and Q8_1 never appears in model files).
 public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
@@ -106,6 +108,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
         return overflow ? nil : bytes
     }
 
-    /// Whether `GGMLCodec.dequantize` converts this type to Float32.
-    public var isDequantizable: Bool { GGMLCodec.dequantizableTypes.contains(self) }
+    /// The row of CLEXTensor's element-type table for this type (same id), nil for types the
+    /// program does not read.
+    public var elementType: ElementType? { ElementType(ggmlID: rawValue) }
 }

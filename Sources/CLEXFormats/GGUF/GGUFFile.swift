@@ -3,9 +3,9 @@ import CLEXTensor
 /// A GGUF checkpoint (llama.cpp's format, versions 2 and 3), memory-mapped and fully validated
 /// when opened: header, metadata, tensor infos, alignment and every tensor's byte range.
 ///
-/// Tensors convert to Float32 with `tensor(_:)` (types in `GGMLCodec.dequantizableTypes`); the
-/// raw bytes of any tensor stay available through `info(_:)` and `rawBytes(of:)` for kernels that
-/// work on quantised data directly.
+/// Tensors of the types in CLEXTensor's `ElementType` table are handed out as stored
+/// (`weight(_:)`: the mapped bytes, no copy) or converted to Float32 (`tensor(_:)`); the raw bytes
+/// of any tensor stay available through `info(_:)` and `rawBytes(of:)`.
 ///
 /// Layout note for loaders: llama.cpp's converter stores LLaMA `attn_q`/`attn_k` weights with
 /// rows permuted for interleaved-pair RoPE (the Meta layout: rotated pairs are (2i, 2i+1) within
@@ -103,17 +103,20 @@ public final class GGUFFile: CheckpointTensors {
     public func shape(of name: String) throws(CheckpointError) -> [Int] { try info(name).shape }
 
     /// Tensor `name` dequantised to Float32, in row-major shape.
-    public func tensor(_ name: String) throws(CheckpointError) -> Tensor {
+    public func tensor(_ name: String) throws(CheckpointError) -> Tensor { try weight(name).tensor }
+
+    /// Tensor `name` as stored: its bytes in the mapped file, in row-major shape.
+    public func weight(_ name: String) throws(CheckpointError) -> Weight {
         let info = try info(name)
-        guard info.type.isDequantizable else {
+        guard let type = info.type.elementType else {
             throw .unsupportedTensorType(path: path, tensor: name, type: info.type.description,
-                                         supported: GGMLCodec.dequantizableTypes.map(\.description))
+                                         supported: ElementType.allCases.map(\.description))
         }
-        let out = Tensor(zeros: info.shape)
-        let raw = rawBytes(of: info)
-        if let base = raw.baseAddress, out.count > 0 {
-            GGMLCodec.dequantize(info.type, from: base, count: out.count, into: out.pointer)
+        do throws(WeightError) {
+            return try Weight(type: type, shape: info.shape, bytes: rawBytes(of: info), owner: file)
+        } catch {
+            throw .invalidValue(path: path, field: "tensor '\(name)'", expected: "whole blocks of its type",
+                                found: error.description)
         }
-        return out
     }
 }

@@ -40,7 +40,7 @@ public struct GGUFWriter {
     /// Appends a tensor stored as `type`; its row-major shape is written reversed (ggml `ne`
     /// order). For block types the last extent must be a multiple of the block size.
     public mutating func addTensor(_ name: String, _ tensor: Tensor, as type: GGMLType = .f32) {
-        precondition(GGMLCodec.quantizableTypes.contains(type), "GGUFWriter: cannot write type \(type)")
+        precondition(type.elementType != nil, "GGUFWriter: cannot write type \(type)")
         let inner = tensor.shape.last ?? 1
         precondition(inner % type.blockSize == 0,
                      "GGUFWriter: tensor '\(name)' of shape \(tensor.shape): last extent must be a multiple of \(type.blockSize) for \(type)")
@@ -102,7 +102,7 @@ public struct GGUFWriter {
                 let n = min(chunk, tensor.count - start)
                 let bytes = type.byteCount(elements: n) ?? 0
                 scratch.withUnsafeMutableBytes { raw in
-                    GGMLCodec.quantize(type, from: tensor.pointer + start, count: n, into: raw.baseAddress!)
+                    type.elementType!.quantize(tensor.pointer + start, count: n, into: raw.baseAddress!)
                 }
                 try sink.write(scratch, count: bytes)
                 start += n

@@ -1,3 +1,5 @@
+import CLEXTensor
+
 /// Element types of the safetensors format, declared in the order of the reference (Rust)
 /// implementation's `Dtype` enum, which its writer uses to order tensors (see `writeOrder`).
 public enum SafetensorsDType: String, Sendable, CaseIterable {
@@ -45,6 +47,16 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
 
     /// The types `SafetensorsFile.tensor(_:)` converts to Float32 and `SafetensorsWriter` writes.
     public static let convertibleTypes: [SafetensorsDType] = [.f32, .f16, .bf16]
+
+    /// The row of CLEXTensor's element-type table for this type (F32, F16, BF16), nil for others.
+    public var elementType: ElementType? {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .bf16: .bf16
+        default: nil
+        }
+    }
 
     /// Position in the reference writer's order: it writes tensors by this rank, largest first,
     /// then by name.

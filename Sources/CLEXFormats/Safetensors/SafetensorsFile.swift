@@ -181,23 +181,20 @@ public final class SafetensorsFile: CheckpointTensors {
     public func shape(of name: String) throws(CheckpointError) -> [Int] { try info(name).shape }
 
     /// Tensor `name` converted to Float32 (from F32, F16 or BF16).
-    public func tensor(_ name: String) throws(CheckpointError) -> Tensor {
+    public func tensor(_ name: String) throws(CheckpointError) -> Tensor { try weight(name).tensor }
+
+    /// Tensor `name` as stored (F32, F16 or BF16): its bytes in the mapped file, no copy.
+    public func weight(_ name: String) throws(CheckpointError) -> Weight {
         let info = try info(name)
-        guard SafetensorsDType.convertibleTypes.contains(info.dtype) else {
+        guard let type = info.dtype.elementType else {
             throw .unsupportedTensorType(path: path, tensor: name, type: info.dtype.rawValue,
                                          supported: SafetensorsDType.convertibleTypes.map(\.rawValue))
         }
-        let out = Tensor(zeros: info.shape)
-        guard let base = rawBytes(of: info).baseAddress, out.count > 0 else { return out }
-        let (dtype, dst) = (info.dtype, out.pointer)
-        Parallel.forEachChunk(out.count, costPerItem: 2) { range in
-            let n = range.count
-            switch dtype {
-            case .f16: HalfPrecision.f16ToF32(base + 2 * range.lowerBound, dst + range.lowerBound, count: n)
-            case .bf16: HalfPrecision.bf16ToF32(base + 2 * range.lowerBound, dst + range.lowerBound, count: n)
-            default: UnsafeMutableRawPointer(dst + range.lowerBound).copyMemory(from: base + 4 * range.lowerBound, byteCount: 4 * n)
-            }
+        do throws(WeightError) {
+            return try Weight(type: type, shape: info.shape, bytes: rawBytes(of: info), owner: file)
+        } catch {
+            throw .invalidValue(path: path, field: "tensor '\(name)'", expected: "\(info.shape) of \(type)",
+                                found: error.description)
         }
-        return out
     }
 }

@@ -79,8 +79,8 @@ public struct SafetensorsWriter {
                 scratch.withUnsafeMutableBytes { raw in
                     let src = tensor.pointer + start
                     switch dtype {
-                    case .f16: HalfPrecision.f32ToF16(src, raw.baseAddress!, count: n)
-                    case .bf16: HalfPrecision.f32ToBF16(src, raw.baseAddress!, count: n)
+                    case .f16: HalfPrecision.f32ToF16(src, raw.baseAddress!, n)
+                    case .bf16: HalfPrecision.f32ToBF16(src, raw.baseAddress!, n)
                     default: raw.baseAddress!.copyMemory(from: src, byteCount: 4 * n)
                     }
                 }

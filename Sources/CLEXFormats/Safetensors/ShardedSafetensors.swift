@@ -97,4 +97,7 @@ public final class ShardedSafetensors: CheckpointTensors {
 
     /// Tensor `name` converted to Float32.
     public func tensor(_ name: String) throws(CheckpointError) -> Tensor { try shard(for: name).tensor(name) }
+
+    /// Tensor `name` as stored in its shard (no copy).
+    public func weight(_ name: String) throws(CheckpointError) -> Weight { try shard(for: name).weight(name) }
 }

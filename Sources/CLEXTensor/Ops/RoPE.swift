@@ -101,19 +101,29 @@ extension Ops {
         let out = Tensor(zeros: weight.shape)
         if rows == 0 { return out }
         let inner = weight.count / rows
+        for (to, from) in rotaryRowOrder(rows: rows, heads: heads, toInterleaved: toInterleaved).enumerated() {
+            (out.pointer + to * inner).update(from: weight.pointer + from * inner, count: inner)
+        }
+        return out
+    }
+
+    /// The row order of `permuteRowsForInterleavedRotary` (`toInterleaved`) or its inverse: row
+    /// i of the result is row order[i] of the input. `rows` must be divisible by 2 × heads.
+    public static func rotaryRowOrder(rows: Int, heads: Int, toInterleaved: Bool) -> [Int] {
+        requireArgument(heads > 0 && rows % (2 * heads) == 0,
+                        "rotaryRowOrder: \(rows) rows are not divisible by 2 × heads (\(heads))")
+        var order = [Int](repeating: 0, count: rows)
         let dim = rows / heads, half = dim / 2
-        let (src, dst) = (weight.pointer, out.pointer)
         for h in 0..<heads {
             for i in 0..<half {
                 for s in 0..<2 {
                     let interleavedRow = h * dim + 2 * i + s
                     let halvesRow = h * dim + s * half + i
-                    let (to, from) = toInterleaved ? (interleavedRow, halvesRow) : (halvesRow, interleavedRow)
-                    (dst + to * inner).update(from: src + from * inner, count: inner)
+                    if toInterleaved { order[interleavedRow] = halvesRow } else { order[halvesRow] = interleavedRow }
                 }
             }
         }
-        return out
+        return order
     }
 }
 

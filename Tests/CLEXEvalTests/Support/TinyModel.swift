@@ -12,12 +12,12 @@ func tinyModel(vocabulary: Int = 61, context: Int = 64, seed: UInt64 = 3) -> Lla
     var p = LlamaParameters(randomFor: c, seed: seed)
     var rng = SeededGenerator(seed: seed + 100)
     for slot in CheckpointNames.slots(layers: c.layerCount, tied: false) {
-        let t = p[slot]!
+        let t = p[slot]!.tensor
         let scaled = Ops.scale(t, 4)
         if t.rank == 1 {
             for i in 0..<t.count { scaled.pointer[i] = 1 + 0.3 * rng.nextNormal() }
         }
-        p[slot] = scaled
+        p[slot] = Weight(scaled)
     }
     return LlamaModel(configuration: c, parameters: p)
 }

@@ -11,20 +11,20 @@ func tinyModel(tied: Bool = false, layout: RotaryLayout = .rotateHalf, seed: UIn
     var p = LlamaParameters(randomFor: c, seed: seed)
     var rng = SeededGenerator(seed: seed + 100)
     for slot in CheckpointNames.slots(layers: c.layerCount, tied: tied) {
-        let t = p[slot]!
+        let t = p[slot]!.tensor
         let scaled = Ops.scale(t, 4)
         if t.rank == 1 {
             // Norm weights around 1 with some spread.
             for i in 0..<t.count { scaled.pointer[i] = 1 + 0.3 * rng.nextNormal() }
         }
-        p[slot] = scaled
+        p[slot] = Weight(scaled)
     }
     return LlamaModel(configuration: c, parameters: p)
 }
 
 /// Logits of `tokens` read in one prefill with plain RoPE.
 func prefillLogits(_ model: LlamaModel, _ tokens: [Int32]) throws -> Tensor {
-    let session = InferenceSession(model: model, capacity: tokens.count,
+    let session = try InferenceSession(model: model, capacity: tokens.count,
                                    rotary: InferenceSession.defaultRotary(model.configuration))
     return try session.feed(tokens)
 }

@@ -1,14 +1,7 @@
 import CLEXTensor
 import Foundation
 
-/// Kernels for decoding a few tokens at a time (T ≤ `LlamaModel.decodeTokenLimit`), where every
-/// weight matrix is read once per step and the step is memory-bound.
-///
-/// `cblas_sgemm` with M = 1 packs (copies) the whole weight matrix before multiplying, and
-/// OpenBLAS's threads wake per call; these run on `WorkerTeam` instead. Measured on the 2-core
-/// Zen 4 VM: one weight row streamed at a time (four SIMD16 accumulators over K) reads at
-/// ~24 GB/s per thread, whereas interleaving 2–8 rows per pass (more concurrent streams) drops
-/// to 13–17 GB/s; two threads together reach ~29 GB/s.
+/// Vector helpers of the decoding attention (`DecodeAttention`).
 enum DecodeKernels {
     typealias Vector = SIMD16<Float>
 
@@ -18,30 +11,6 @@ enum DecodeKernels {
 
     @inline(__always) static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
-    }
-
-    /// Σ a[i]·b[i] over n elements: four SIMD16 accumulators, then 16-wide and scalar tails.
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var (s0, s1, s2, s3) = (Vector(), Vector(), Vector(), Vector())
-        var i = 0
-        while i + 64 <= n {
-            s0.addProduct(load(a + i), load(b + i))
-            s1.addProduct(load(a + i + 16), load(b + i + 16))
-            s2.addProduct(load(a + i + 32), load(b + i + 32))
-            s3.addProduct(load(a + i + 48), load(b + i + 48))
-            i += 64
-        }
-        while i + 16 <= n {
-            s0.addProduct(load(a + i), load(b + i))
-            i += 16
-        }
-        var total = ((s0 + s1) + (s2 + s3)).sum()
-        while i < n {
-            total += a[i] * b[i]
-            i += 1
-        }
-        return total
     }
 
     /// The unreduced products of a and b (n elements): lane l holds Σ_c a[16c + l]·b[16c + l].
@@ -95,110 +64,6 @@ enum DecodeKernels {
         while i < n {
             y[i] += a * x[i]
             i += 1
-        }
-    }
-
-    /// y[t, r] (+)= W[r, :] · x[t, :] for rows `rows` of W ([N, K]) and tokens t < `tokens`.
-    ///
-    /// - x: [tokens, K] (row stride K); y: [tokens, ldy]
-    @inline(__always)
-    static func linearRows(_ w: UnsafePointer<Float>, _ x: UnsafePointer<Float>, tokens: Int, k: Int,
-                           _ y: UnsafeMutablePointer<Float>, ldy: Int, rows: Range<Int>, accumulate: Bool) {
-        for r in rows {
-            let row = w + r * k
-            for t in 0..<tokens {
-                let value = dot(row, x + t * k, k)
-                if accumulate { y[t * ldy + r] += value } else { y[t * ldy + r] = value }
-            }
-        }
-    }
-
-    /// `linearRows` for either encoding of W; `input` is x arranged for the quantised kernels
-    /// (`QuantizedInput.with`).
-    @inline(__always)
-    static func linearRows(_ w: DecodeMatrix, _ x: UnsafePointer<Float>, _ input: QuantizedInput, tokens: Int,
-                           _ y: UnsafeMutablePointer<Float>, ldy: Int, rows: Range<Int>, accumulate: Bool) {
-        switch w {
-        case .dense(let t):
-            linearRows(UnsafePointer(t.pointer), x, tokens: tokens, k: t.shape[1], y, ldy: ldy, rows: rows,
-                       accumulate: accumulate)
-        case .blocks(let q):
-            QuantizedKernels.linearRows(q, input, y, ldy: ldy, rows: rows, accumulate: accumulate)
-        }
-    }
-
-    /// Number of chunks for a step over `rows` rows of `elements` weights in all: at least two
-    /// per thread, and about 32 Ki weights (128 KiB of Float32) each (bounded so claiming stays
-    /// cheap). Quantised matrices are split like Float32 ones: their rows cost about as much
-    /// arithmetic, for fewer bytes.
-    static func chunkCount(rows: Int, elements: Int, threads: Int) -> Int {
-        max(1, min(rows, max(2 * threads, min(256, elements >> 15))))
-    }
-
-    /// y (+)= x · Wᵀ on the team: W [N, K], x [tokens, K], y [tokens, N].
-    static func linear(_ w: DecodeMatrix, _ x: UnsafePointer<Float>, tokens: Int, into y: UnsafeMutablePointer<Float>,
-                       accumulate: Bool, team: WorkerTeam) {
-        let (n, k) = (w.rows, w.columns)
-        let chunks = chunkCount(rows: n, elements: n * k, threads: team.threadCount)
-        QuantizedInput.with(w.inputNeeds, x, tokens: tokens, k: k) { input in
-            team.forEachChunk(chunks) { c in
-                linearRows(w, x, input, tokens: tokens, y, ldy: n, rows: (n * c / chunks)..<(n * (c + 1) / chunks),
-                           accumulate: accumulate)
-            }
-        }
-    }
-
-    /// Several projections of the same input in one team step (q, k, v): y_i = x · W_iᵀ, each
-    /// W_i [N_i, K] into its own y_i [tokens, N_i]. Rows of all matrices are split together.
-    static func linear(_ parts: [(weight: DecodeMatrix, output: UnsafeMutablePointer<Float>)], _ x: UnsafePointer<Float>,
-                       tokens: Int, team: WorkerTeam) {
-        let k = parts[0].weight.columns
-        var starts = [0]
-        for p in parts { starts.append(starts.last! + p.weight.rows) }
-        let total = starts.last!
-        let chunks = chunkCount(rows: total, elements: total * k, threads: team.threadCount)
-        QuantizedInput.with(parts.reduce(into: []) { $0.formUnion($1.weight.inputNeeds) }, x, tokens: tokens, k: k) { input in
-            team.forEachChunk(chunks) { c in
-                let range = (total * c / chunks)..<(total * (c + 1) / chunks)
-                for (i, (w, y)) in parts.enumerated() {
-                    let lo = max(range.lowerBound, starts[i]), hi = min(range.upperBound, starts[i + 1])
-                    if lo < hi {
-                        linearRows(w, x, input, tokens: tokens, y, ldy: w.rows,
-                                   rows: (lo - starts[i])..<(hi - starts[i]), accumulate: false)
-                    }
-                }
-            }
-        }
-    }
-
-    /// The MLP's first half in one team step: g = x·W_gᵀ, u = x·W_uᵀ and a = silu(g) ⊙ u for the
-    /// same slice of the F intermediate units per chunk. x [tokens, K]; g, u, a [tokens, F].
-    static func gatedUnits(gate: DecodeMatrix, up: DecodeMatrix, _ x: UnsafePointer<Float>, tokens: Int,
-                           gateOut g: UnsafeMutablePointer<Float>, upOut u: UnsafeMutablePointer<Float>,
-                           into a: UnsafeMutablePointer<Float>, team: WorkerTeam) {
-        let (f, k) = (gate.rows, gate.columns)
-        let chunks = chunkCount(rows: f, elements: 2 * f * k, threads: team.threadCount)
-        QuantizedInput.with(gate.inputNeeds.union(up.inputNeeds), x, tokens: tokens, k: k) { input in
-            team.forEachChunk(chunks) { c in
-                let rows = (f * c / chunks)..<(f * (c + 1) / chunks)
-                linearRows(gate, x, input, tokens: tokens, g, ldy: f, rows: rows, accumulate: false)
-                linearRows(up, x, input, tokens: tokens, u, ldy: f, rows: rows, accumulate: false)
-                for t in 0..<tokens {
-                    let (gt, ut, at) = (g + t * f, u + t * f, a + t * f)
-                    var i = rows.lowerBound
-                    while i + 16 <= rows.upperBound {
-                        let x = load(gt + i)
-                        store(x * FastMath.sigmoid(x) * load(ut + i), at + i)
-                        i += 16
-                    }
-                    if i < rows.upperBound {
-                        var x = Vector(repeating: 0), y = Vector(repeating: 0)
-                        for l in 0..<(rows.upperBound - i) { x[l] = gt[i + l]; y[l] = ut[i + l] }
-                        let r = x * FastMath.sigmoid(x) * y
-                        for l in 0..<(rows.upperBound - i) { at[i + l] = r[l] }
-                    }
-                }
-            }
         }
     }
 }

@@ -1,0 +1,180 @@
+import CLEXTensor
+
+/// Where the new tokens of one inference step sit: the plain values of `PositionInputs`.
+struct InferencePlacement {
+    /// Position of each new token.
+    var positions: [Float]
+    /// θ_j per rotated pair ([r/2]), nil without RoPE.
+    var frequencies: Tensor?
+    var attentionFactor: Float = 1
+    var alibiSlopes: [Float]?
+    var queryScale: Float = 1
+}
+
+/// What a session keeps between steps: the worker team, the typed linear layer's prepared
+/// activations and the attention scratch.
+final class InferenceWorkspace {
+    let team: WorkerTeam
+    let linear: TypedLinear
+    private var scratch = Tensor(zeros: [0])
+
+    init(precision: ActivationPrecision, team: WorkerTeam = .shared) {
+        self.team = team
+        linear = TypedLinear(team: team, precision: precision)
+    }
+
+    /// Attention scratch of at least `count` floats (grown to twice the need, so a growing
+    /// context reallocates it rarely; never shrunk).
+    func attentionScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if scratch.count < count { scratch = Tensor(zeros: [2 * count]) }
+        return scratch.pointer
+    }
+}
+
+/// Runs a forward pass over the stored weights (any element type) for the T new tokens of one
+/// step, appending their keys and values to the cache. The same computation as `TapeBackend`
+/// (tested against it), scheduled for inference:
+///
+/// - T ≤ `LlamaModel.decodeTokenLimit` (decoding): every matrix is streamed once by the typed
+///   kernels on the worker team, and attention is split over the cached keys (`DecodeAttention`);
+/// - larger T (a prefill chunk): tiled kernels or sgemm (`TypedLinear`) and the blocked attention;
+/// - residual additions are folded into the output projections (accumulating into the residual);
+/// - logits only for the rows asked for (the LM head is a fifth of a small model's prefill).
+final class InferenceBackend: ModelBackend {
+    typealias Value = Tensor
+    typealias Parameter = Weight
+
+    let shape: AttentionShape
+    let placement: InferencePlacement
+    let cache: KVCache
+    let workspace: InferenceWorkspace
+    /// Rows whose logits `logits` returns.
+    let logitRows: Range<Int>
+
+    init(shape: AttentionShape, placement: InferencePlacement, cache: KVCache, workspace: InferenceWorkspace,
+         logitRows: Range<Int>) {
+        (self.shape, self.placement, self.cache, self.workspace, self.logitRows) = (shape, placement, cache, workspace, logitRows)
+    }
+
+    private var tokens: Int { placement.positions.count }
+    private var decoding: Bool { tokens <= LlamaModel.decodeTokenLimit }
+
+    func embed(_ ids: [Int32], table: Weight) -> Tensor {
+        let (v, e) = (table.rows, table.columns)
+        let out = Tensor(zeros: [ids.count, e])
+        for (i, id) in ids.enumerated() {
+            requireArgument(id >= 0 && Int(id) < v, "embedding: token id \(id) at position \(i) outside 0..<\(v)")
+            table.dequantizeRows(Int(id)..<(Int(id) + 1), into: out.pointer + i * e)
+        }
+        return out
+    }
+
+    func rmsNorm(_ x: Tensor, weight: Weight, epsilon: Float) -> Tensor {
+        Ops.rmsNorm(x, weight: weight.tensor, epsilon: epsilon)
+    }
+
+    func project(_ x: Tensor, _ weights: [Weight]) -> [Tensor] {
+        let outputs = weights.map { Tensor(zeros: [x.shape[0], $0.rows]) }
+        workspace.linear.multiply(x.pointer, tokens: x.shape[0], zip(weights, outputs).map { ($0, $1.pointer, $0.rows) },
+                                  accumulate: false)
+        return outputs
+    }
+
+    func linear(_ x: Tensor, _ weight: Weight, adding residual: Tensor) -> Tensor {
+        workspace.linear.multiply(x.pointer, tokens: x.shape[0], [(weight, residual.pointer, residual.shape[1])],
+                                  accumulate: true)
+        return residual
+    }
+
+    func gatedUnits(_ x: Tensor, gate: Weight, up: Weight) -> Tensor {
+        let gu = project(x, [gate, up])
+        return Ops.swiglu(gu[0], gu[1])
+    }
+
+    func rotate(_ x: Tensor, heads: Int) -> Tensor {
+        guard let f = placement.frequencies else { return x }
+        let t = x.shape[0]
+        return Ops.rope(x.reshaped([t, heads, shape.headDimension]), positions: placement.positions, frequencies: f,
+                        attentionFactor: placement.attentionFactor, layout: shape.layout)
+            .reshaped([t, heads * shape.headDimension])
+    }
+
+    func attend(layer: Int, query: Tensor, key: Tensor, value: Tensor) -> Tensor {
+        let (t, hq, hkv, d) = (tokens, shape.queryHeads, shape.keyValueHeads, shape.headDimension)
+        let p = placement
+        let q = p.queryScale != 1 ? Ops.scale(query, p.queryScale) : query
+        cache.append(layer: layer, keys: key.reshaped([t, hkv, d]), values: value.reshaped([t, hkv, d]))
+        let (keys, values) = cache.contents(layer: layer, pending: t)
+        let keyPositions = p.alibiSlopes == nil ? [] : cache.positions + p.positions
+        guard decoding else {
+            var options = AttentionOptions(alibiSlopes: p.alibiSlopes)
+            if p.alibiSlopes != nil {
+                options.queryPositions = p.positions
+                options.keyPositions = keyPositions
+            }
+            return Ops.attention(q.reshaped([t, hq, d]), keys, values, options: options).reshaped([t, hq * d])
+        }
+        let out = Tensor(zeros: [t, hq * d])
+        let team = workspace.team
+        let attention = DecodeAttention(queries: t, keys: keys.shape[0], queryHeads: hq, kvHeads: hkv, headDim: d,
+                                        scale: AttentionOptions().resolvedScale(headDim: d), threads: team.threadCount)
+        let scratch = workspace.attentionScratch(attention.scratchCount)
+        if let slopes = p.alibiSlopes {
+            slopes.withUnsafeBufferPointer { s in
+                p.positions.withUnsafeBufferPointer { qp in
+                    keyPositions.withUnsafeBufferPointer { kp in
+                        attention.run(q: q.pointer, k: keys.pointer, v: values.pointer, out: out.pointer, scratch: scratch,
+                                      alibi: (s.baseAddress!, qp.baseAddress!, kp.baseAddress!), team: team)
+                    }
+                }
+            }
+        } else {
+            attention.run(q: q.pointer, k: keys.pointer, v: values.pointer, out: out.pointer, scratch: scratch, alibi: nil,
+                          team: team)
+        }
+        return out
+    }
+
+    func logits(_ x: Tensor, norm: Weight, epsilon: Float, head: Weight) -> Tensor {
+        let out = Tensor(zeros: [logitRows.count, head.rows])
+        guard !logitRows.isEmpty else { return out }
+        let final = Ops.rmsNorm(x.slice(rows: logitRows), weight: norm.tensor, epsilon: epsilon)
+        workspace.linear.multiply(final.pointer, tokens: logitRows.count, [(head, out.pointer, head.rows)], accumulate: false)
+        return out
+    }
+}
+
+extension LlamaModel {
+    /// Largest step decoded with the streaming kernels; longer ones take the prefill path.
+    static let decodeTokenLimit = 8
+    /// Tokens per prefill pass: bounds the activations; the kernels run as fast with 512 rows as
+    /// with 2048.
+    static let prefillChunk = 512
+
+    /// Logits [rows.count, V] for rows `logitRows` of `tokens` (row i predicts the token after
+    /// tokens[i]; an empty range computes none), appending every token to `cache` — which must
+    /// already carry the rotation in `placement` (the caller re-rotates it).
+    func infer(tokens: [Int32], placement p: InferencePlacement, cache: KVCache, logitRows: Range<Int>,
+               workspace: InferenceWorkspace) -> Tensor {
+        precondition(p.positions.count == tokens.count, "infer: \(p.positions.count) positions for \(tokens.count) tokens")
+        precondition(logitRows.isEmpty || (logitRows.lowerBound >= 0 && logitRows.upperBound <= tokens.count),
+                     "infer: logit rows \(logitRows) outside 0..<\(tokens.count)")
+        let out = Tensor(zeros: [logitRows.count, configuration.vocabularySize])
+        let chunk = tokens.count <= Self.decodeTokenLimit ? tokens.count : Self.prefillChunk
+        var start = 0
+        repeat {
+            let end = min(tokens.count, start + chunk)
+            var piece = p
+            piece.positions = Array(p.positions[start..<end])
+            let (lo, hi) = (max(start, logitRows.lowerBound), min(end, logitRows.upperBound))
+            let rows = lo < hi ? (lo - start)..<(hi - start) : 0..<0
+            let backend = InferenceBackend(shape: AttentionShape(configuration), placement: piece, cache: cache,
+                                           workspace: workspace, logitRows: rows)
+            let logits = forward(backend, tokens: Array(tokens[start..<end]), weights: parameters)
+            cache.commit(positions: piece.positions)
+            if !rows.isEmpty { out.slice(rows: (lo - logitRows.lowerBound)..<(hi - logitRows.lowerBound)).assign(logits) }
+            start = end
+        } while start < tokens.count
+        return out
+    }
+}

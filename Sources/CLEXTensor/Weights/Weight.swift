@@ -1,0 +1,150 @@
+/// A stored weight: element type, row-major shape and bytes — the model's parameters as a
+/// checkpoint holds them. Quantised or half-precision bytes are used where they lie (a
+/// memory-mapped GGUF or safetensors file, kept alive by the weight), never widened to Float32
+/// for inference; Float32 weights made in memory (training, fresh models) are `Tensor`s.
+///
+/// Blocks run along the last dimension (a row of a matrix), as in GGUF files, so a row of a
+/// quantised matrix is `bytesPerRow` bytes and rows can be read, permuted or multiplied alone.
+public struct Weight: @unchecked Sendable {
+    /// The element type.
+    public let type: ElementType
+    /// Row-major shape, outermost first (a linear layer's matrix is [out, in]).
+    public let shape: [Int]
+    private let storage: Storage
+
+    private enum Storage {
+        /// Float32 elements in a tensor (trainable: optimisers update it in place).
+        case tensor(Tensor)
+        /// Encoded bytes kept alive by `owner` (a mapped file, or a buffer this weight owns).
+        case bytes(UnsafeRawPointer, owner: AnyObject)
+    }
+
+    /// A Float32 weight over `tensor`'s elements (no copy; changes to the tensor show through).
+    public init(_ tensor: Tensor) {
+        type = .f32
+        shape = tensor.shape
+        storage = .tensor(tensor)
+    }
+
+    /// A weight over `bytes` encoded as `type` in `shape`, kept alive by `owner`. Throws when the
+    /// last dimension is not a whole number of blocks or the byte count does not match.
+    public init(type: ElementType, shape: [Int], bytes: UnsafeRawBufferPointer, owner: AnyObject) throws(WeightError) {
+        guard shape.allSatisfy({ $0 >= 0 }), let last = shape.last ?? 1 as Int?, last % type.blockSize == 0 else {
+            throw .notWholeBlocks(type: type, shape: shape)
+        }
+        let (count, overflow) = shape.reduce((1, false)) { acc, d in
+            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
+            return (p, acc.1 || o)
+        }
+        guard !overflow, let needed = type.byteCount(elements: count), needed == bytes.count else {
+            throw .byteCount(type: type, shape: shape, got: bytes.count)
+        }
+        self.type = type
+        self.shape = shape
+        storage = .bytes(bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 64)!, owner: owner)
+    }
+
+    /// `tensor` encoded as `type` (its last dimension a whole number of blocks): the quantised
+    /// copy owned by the weight; Float32 keeps the tensor itself.
+    public init(encoding tensor: Tensor, as type: ElementType) {
+        guard type != .f32 else {
+            self.init(tensor)
+            return
+        }
+        requireArgument((tensor.shape.last ?? 1) % type.blockSize == 0,
+                        "Weight: rows of \(tensor.shape.last ?? 1) elements are not whole \(type) blocks of \(type.blockSize)")
+        let buffer = OwnedBytes(count: type.byteCount(elements: tensor.count)!)
+        if tensor.count > 0 { type.quantize(tensor.pointer, count: tensor.count, into: buffer.base) }
+        try! self.init(type: type, shape: tensor.shape, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+                       owner: buffer)
+    }
+
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+    /// Elements per row (the last dimension).
+    public var columns: Int { shape.last ?? 1 }
+    /// Rows (the product of all but the last dimension).
+    public var rows: Int { columns == 0 ? 0 : count / columns }
+    /// Bytes of one row.
+    public var bytesPerRow: Int { columns / type.blockSize * type.bytesPerBlock }
+    /// Bytes of all elements.
+    public var byteCount: Int { rows * bytesPerRow }
+
+    /// The first byte of the encoded elements.
+    public var bytes: UnsafeRawPointer {
+        switch storage {
+        case .tensor(let t): UnsafeRawPointer(t.pointer)
+        case .bytes(let p, _): p
+        }
+    }
+
+    /// The Float32 tensor this weight is, when it was made from one (trainable, updated in place).
+    public var floatTensor: Tensor? {
+        if case .tensor(let t) = storage { t } else { nil }
+    }
+
+    /// The elements as a Float32 tensor: the weight's own tensor when it has one, else a
+    /// dequantised copy.
+    public var tensor: Tensor {
+        if let t = floatTensor { return t }
+        let out = Tensor(zeros: shape)
+        if count > 0 { type.dequantize(bytes, count: count, into: out.pointer) }
+        return out
+    }
+
+    /// Rows `range` dequantised into `destination` ([range.count, columns] floats), split
+    /// across cores when large.
+    public func dequantizeRows(_ range: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        requireArgument(range.lowerBound >= 0 && range.upperBound <= rows, "dequantizeRows: \(range) outside 0..<\(rows)")
+        guard !range.isEmpty else { return }
+        type.dequantize(bytes + range.lowerBound * bytesPerRow, count: range.count * columns, into: destination)
+    }
+
+    /// The same elements with rows reordered: row i of the result is row `order[i]` of this one
+    /// (a copy, in the same type).
+    public func permutingRows(_ order: [Int]) -> Weight {
+        requireArgument(order.count == rows && order.allSatisfy { $0 >= 0 && $0 < rows },
+                        "permutingRows: an order of \(order.count) rows for \(rows)")
+        if let t = floatTensor {
+            let out = Tensor(zeros: shape)
+            for (i, r) in order.enumerated() { (out.pointer + i * columns).update(from: t.pointer + r * columns, count: columns) }
+            return Weight(out)
+        }
+        let buffer = OwnedBytes(count: byteCount)
+        for (i, r) in order.enumerated() {
+            (buffer.base + i * bytesPerRow).copyMemory(from: bytes + r * bytesPerRow, byteCount: bytesPerRow)
+        }
+        return try! Weight(type: type, shape: shape, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+                           owner: buffer)
+    }
+}
+
+/// Errors in a weight's description (from a file).
+public enum WeightError: Error, Equatable, CustomStringConvertible {
+    case notWholeBlocks(type: ElementType, shape: [Int])
+    case byteCount(type: ElementType, shape: [Int], got: Int)
+
+    public var description: String {
+        switch self {
+        case .notWholeBlocks(let t, let s):
+            "a \(t) tensor of shape \(s): rows must be whole blocks of \(t.blockSize) elements"
+        case .byteCount(let t, let s, let got):
+            "a \(t) tensor of shape \(s) needs \(t.byteCount(elements: s.reduce(1, *)).map(String.init) ?? "too many") bytes, got \(got)"
+        }
+    }
+}
+
+/// A heap buffer (64-byte aligned) freed with its last reference, plus 64 bytes of zeros past
+/// the end so vector loads of a last partial block stay inside the allocation.
+final class OwnedBytes: @unchecked Sendable {
+    let base: UnsafeMutableRawPointer
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        base = .allocate(byteCount: count + 64, alignment: 64)
+        (base + count).initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+    }
+
+    deinit { base.deallocate() }
+}

@@ -1,5 +1,6 @@
 // Shared by the kernels of ggml's blocks of 32 (Q4_0, Q4_1, Q8_0) and their activation format
-// (q8_32.c): the activation row layout, fp16 reads of unaligned weight bytes, and the output store.
+// (q8_32.c): the activation row layout, fp16 reads of unaligned weight bytes (also used by
+// float_types.c), and the prefill kernels' scratch buffer.
 #ifndef CLEX_BLOCK32_H
 #define CLEX_BLOCK32_H
 
@@ -14,16 +15,16 @@
 /// An activation row of k elements (nb = k/32 blocks), as q8_32.c prepares it:
 ///   int8  q[k]    the quantised values, block b at q + 32·b
 ///   float d[nb]   block scales: element j of block b is d[b]·q[32·b + j]
-///   float s[nb]   d[b]·Σ_j q[32·b + j], the block sum the kernels need for weight offsets
-/// Row bytes k + 8·nb; the floats are 4-byte aligned whenever the row start is.
+///   int32 s[nb]   Σ_j q[32·b + j], the block sums the kernels need for weight offsets
+/// Row bytes k + 8·nb; d and s are 4-byte aligned whenever the row start is.
 static inline const int8_t *q8_32_values(const void *row) { return (const int8_t *)row; }
 /// The block scales of an activation row of `k` elements.
 static inline const float *q8_32_scales(const void *row, int64_t k) {
     return (const float *)((const char *)row + k);
 }
-/// The scaled block sums d·Σq of an activation row of `k` elements.
-static inline const float *q8_32_sums(const void *row, int64_t k) {
-    return (const float *)((const char *)row + k) + k / 32;
+/// The block sums Σq of an activation row of `k` elements.
+static inline const int32_t *q8_32_sums(const void *row, int64_t k) {
+    return (const int32_t *)((const char *)row + k + 4 * (k / 32));
 }
 
 /// IEEE binary16 bits to Float32 (F16C when available, else exact bit manipulation).
@@ -56,7 +57,8 @@ static inline float clex_load_half(const void *p) {
     return clex_half(h);
 }
 
-/// y = v, or y += v when accumulating.
-static inline void clex_store(float *y, float v, int accumulate) { *y = accumulate ? *y + v : v; }
+/// A 64-byte aligned buffer of at least `bytes` bytes owned by the calling thread, reused by its
+/// later calls (kept for the thread's lifetime): the prefill kernels' unpacked weight tiles.
+void *clex_block32_scratch(size_t bytes);
 
 #endif

@@ -1,6 +1,6 @@
 // Correctness check of the CLEXKernels matmuls against a Double reference, for quick iteration
 // on instruction paths (build with -march=native, -march=native -mno-avx512f, -march=x86-64):
-//   cc -O2 -march=native -I Sources/CLEXKernels/include Sources/CLEXKernels/*.c \
+//   cc -O2 -march=native -I Sources/CLEXKernels/include Sources/CLEXKernels/*.c
 //      bench/kernels/matmul_check.c -lm -o /tmp/matmul_check && /tmp/matmul_check
 // Prints the worst error relative to the tolerance 1e-5·(Σ|w||x| + |y before|) per type; exits 1
 // on failure.
@@ -119,6 +119,11 @@ int main(void) {
                               (long long)ks[ki], (long long)toks[tk], e);
             if (!(e <= worst)) worst = e;
         }
+        if (types[ti] == F32 || types[ti] == F16 || types[ti] == BF16)
+            for (int64_t k = 1; k < 50; k += 7) {
+                double e = check(types[ti], 5, k, 6, 7);
+                if (!(e <= worst)) worst = e;
+            }
         double big = check(types[ti], 300, 2048, 300, 301);
         if (!(big <= worst)) worst = big;
         printf("%-5s worst err/tol %.3g %s\n", names[ti], worst, worst <= 1 ? "ok" : "FAILED");

@@ -1,0 +1,57 @@
+// Activations for the k-quant kernels: each run of 256 elements of a row becomes one Q8_K block
+// (layout in kquant_blocks.h): a Float32 step d = max|x| / 127, the 256 values rounded to the
+// nearest multiple of d (ties to even, as ggml's nearest_int) as int8 in −127…127, and the
+// int16 sums of each 16 of them, which the kernels use to apply the weights' mins (Q4_K, Q5_K)
+// and Q6_K's offset of 32 without touching every element. ggml's quantize_row_q8_K_ref takes
+// d = −max/127 with the sign of the largest element; a positive step gives the same magnitudes.
+//
+// Non-finite input never traps: NaN elements become 0; a block holding ±inf gets d = inf and
+// all-zero quants (so its dequantised values are NaN, as any product with inf would be).
+#include <math.h>
+#include "kernels_internal.h"
+#include "kquant_blocks.h"
+
+size_t clex_q8_k_row_bytes(int64_t k) {
+    return (size_t)(k / KQ_ELEMENTS) * Q8K_BYTES;
+}
+
+/// Quantises one block of 256 floats into `out` (Q8K_BYTES bytes).
+static void quantize_block(const float *x, uint8_t *out) {
+    float amax = 0;
+    for (int i = 0; i < KQ_ELEMENTS; i++) {
+        float a = fabsf(x[i]);
+        amax = a > amax ? a : amax;  // NaN compares false and is skipped
+    }
+    float d = amax / 127, id = isfinite(amax) && amax > 0 ? 127 / amax : 0;
+    int8_t *qs = (int8_t *)(out + Q8K_QS);
+    for (int i = 0; i < KQ_ELEMENTS; i++) {
+        float v = isfinite(id) ? x[i] * id : x[i] / d;  // 127 / amax overflows for subnormal amax
+        // |v| ≤ 127 for finite x; NaN fails both comparisons and becomes 0
+        qs[i] = (int8_t)(v >= -127.5f && v <= 127.5f ? (int)rintf(v) : 0);
+    }
+    for (int g = 0; g < 16; g++) {
+        int16_t s = 0;
+        for (int i = 0; i < 16; i++) s = (int16_t)(s + qs[16 * g + i]);
+        memcpy(out + Q8K_BSUMS + 2 * g, &s, 2);
+    }
+    memcpy(out + Q8K_D, &d, 4);
+    memset(out + Q8K_D + 4, 0, Q8K_BYTES - Q8K_D - 4);
+}
+
+void clex_q8_k_prepare(const float *x, int64_t tokens, int64_t k, void *xq) {
+    uint8_t *out = xq;
+    int64_t blocks = k / KQ_ELEMENTS;
+    for (int64_t t = 0; t < tokens; t++)
+        for (int64_t b = 0; b < blocks; b++)
+            quantize_block(x + t * k + b * KQ_ELEMENTS, out + (t * blocks + b) * Q8K_BYTES);
+}
+
+void clex_q8_k_to_float(const void *xq, int64_t tokens, int64_t k, float *out) {
+    const uint8_t *in = xq;
+    int64_t blocks = tokens * (k / KQ_ELEMENTS);
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t *blk = in + b * Q8K_BYTES;
+        float d = kq_f32(blk + Q8K_D);
+        for (int i = 0; i < KQ_ELEMENTS; i++) out[b * KQ_ELEMENTS + i] = d * (float)(int8_t)blk[Q8K_QS + i];
+    }
+}

@@ -210,7 +210,7 @@ public final class Trainer {
         batcher.cursor = cursor
         self.generator = generator
         self.optimizer = optimizer
-        model.parameters = parameters
+        model.parameters = parameters.floatCopy()
         lastCheckpoint = checkpoint
     }
 }

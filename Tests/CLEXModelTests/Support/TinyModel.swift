@@ -23,9 +23,9 @@ func tinyModel(tied: Bool = false, layout: RotaryLayout = .rotateHalf, seed: UIn
 }
 
 /// Logits of `tokens` read in one prefill with plain RoPE.
-func prefillLogits(_ model: LlamaModel, _ tokens: [Int32]) throws -> Tensor {
+func prefillLogits(_ model: LlamaModel, _ tokens: [Int32], precision: ActivationPrecision = .q8) throws -> Tensor {
     let session = try InferenceSession(model: model, capacity: tokens.count,
-                                   rotary: InferenceSession.defaultRotary(model.configuration))
+                                       rotary: InferenceSession.defaultRotary(model.configuration), precision: precision)
     return try session.feed(tokens)
 }
 

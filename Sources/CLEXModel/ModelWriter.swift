@@ -9,6 +9,9 @@ public enum ModelWriter {
     /// weights) and `extraConfig` members are added as given.
     public static func saveHF(_ model: LlamaModel, to directory: String,
                               extraTensors: [(String, Tensor)] = [], extraConfig: [String: Any] = [:]) throws {
+        // The writer holds every tensor in Float32 until the file is written.
+        try MemoryBudget.require(4 * model.configuration.parameterCount,
+                                 for: "writing \(model.configuration.parameterCount) parameters as Float32")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let hf = model.withRotaryLayout(.rotateHalf)
         let c = hf.configuration

@@ -11,16 +11,20 @@
 // by q carrying w's sign instead (a product of 255·127 would overflow `vpmaddubsw`'s int16 pairs).
 //
 // Two schedules:
-// - Few tokens (decoding): each weight row is read once, straight from the weight bytes, and
-//   multiplied by up to 4 tokens at a time while it sits in L1; one block's 32 bytes fill a
-//   256-bit register, its eight int32 lanes are converted and scaled at once. The per-block
-//   scales of eight blocks come in one gather and one fp16 conversion.
+// - Few tokens (decoding): weights are read once, straight from their bytes. Two blocks are
+//   unpacked into two 256-bit registers in the activations' pair order (block32.h), so two
+//   `vpdpbusd` leave the pair's sums in alternate lanes: one conversion and one FMA by a broadcast
+//   pair of scales serve two blocks. A group of eight blocks converts its eight fp16 scales at
+//   once, packed into two 64-bit integers by the integer ALUs (a gather, or a word permute over
+//   the group's bytes, was slower). Register blocks of 4 rows × 1 token, 2 × 2 or 1 × up to 4
+//   keep four independent FMA chains; four rows stay in cache while further tokens pass.
 // - Many tokens (prefill, VNNI only): 32 rows at a time are unpacked into a tile where each
 //   512-bit register holds the same four elements of 16 rows, so one `vpdpbusd` multiplies 16
 //   rows by four activation bytes broadcast from one token; a register block of 32 rows × 6
 //   tokens keeps 12 integer and 12 float accumulators, and the integer-to-float conversion and
-//   scaling happen once per block of 32 elements for 16 rows at a time. The tile (32·k bytes plus
-//   scales, L2-resident) is reused by every token.
+//   scaling happen once per block of 32 elements for 16 rows at a time (8 `vpdpbusd` to 3 float
+//   operations). The integer accumulators start at −offset·Σq, exact. The tile (32·k bytes plus
+//   scales, L2-resident) serves every token; unpacking it costs ~3% at 64 tokens.
 #ifndef CLEX_BLOCK32_MATMUL_H
 #define CLEX_BLOCK32_MATMUL_H
 
@@ -198,9 +202,9 @@ B32_INLINE int b32_rows_for(int T) { return T == 1 ? 4 : T == 2 ? 2 : 1; }
 B32_INLINE int b32_chains(int R, int T) { return R * T >= 4 ? 1 : 4 / (R * T); }
 
 /// Adds blocks b0…b0+n−1 (n ≤ 8) of R weight rows times T activation rows into acc and cor
-/// (b32_rows' accumulators; `valid` marks lanes < n).
+/// (b32_rows' accumulators; `valid` marks lanes < n), prefetching the bytes `ahead` further on.
 B32_INLINE void b32_group(enum b32_type type, int R, int T, int n, __m256i valid, const uint8_t *const *w,
-                          int64_t b0, const int8_t *const *q, const float *const *dx, const int32_t *const *sx,
+                          size_t ahead, int64_t b0, const int8_t *const *q, const float *const *dx, const int32_t *const *sx,
                           __m256 acc[4][4][4], __m256 cor[4][4]) {
     const int bs = b32_block_bytes(type), chains = b32_chains(R, T);
     _Alignas(32) float scale[4][4][8];
@@ -213,6 +217,9 @@ B32_INLINE void b32_group(enum b32_type type, int R, int T, int n, __m256i valid
     }
     for (int r = 0; r < R; r++) {
         const uint8_t *g = w[r] + b0 * bs;
+        // the same bytes eight rows on, into L2: from memory, one core streams Q4_0 at ~11 GB/s
+        // with the hardware prefetchers alone, ~11 with this prefetch into L1, ~18 into L2
+        for (int line = 0; line < 8 * bs; line += 64) _mm_prefetch((const char *)(g + ahead + line), _MM_HINT_T1);
         __m256 d = b32_halves8(g, 0, bs, n);
         __m256 m = type == B32_Q4_1 ? b32_halves8(g, 2, bs, n) : _mm256_setzero_ps();
         for (int t = 0; t < T; t++) {
@@ -251,9 +258,9 @@ B32_INLINE void b32_group(enum b32_type type, int R, int T, int n, __m256i valid
 }
 
 /// out[r][t] = Σ_j W_r[j]·x_t[j] for R weight rows at w[r] and T activation rows at x + t·xbytes
-/// (R·T ≤ 4 … R = 4 rows for one token, one row for up to four).
-B32_INLINE void b32_rows(enum b32_type type, int R, int T, const uint8_t *const *w, const char *x, size_t xbytes,
-                         int64_t k, float out[4][4]) {
+/// (R·T ≤ 4: R = 4 rows for one token, one row for up to four); prefetches `ahead` bytes on.
+B32_INLINE void b32_rows(enum b32_type type, int R, int T, const uint8_t *const *w, size_t ahead, const char *x,
+                         size_t xbytes, int64_t k, float out[4][4]) {
     const int64_t nb = k / 32;
     const int chains = b32_chains(R, T);
     const int8_t *q[4];
@@ -271,11 +278,11 @@ B32_INLINE void b32_rows(enum b32_type type, int R, int T, const uint8_t *const 
             for (int c = 0; c < chains; c++) acc[r][t][c] = _mm256_setzero_ps();
         }
     int64_t b0 = 0;
-    for (; b0 + 8 <= nb; b0 += 8) b32_group(type, R, T, 8, _mm256_set1_epi32(-1), w, b0, q, dx, sx, acc, cor);
+    for (; b0 + 8 <= nb; b0 += 8) b32_group(type, R, T, 8, _mm256_set1_epi32(-1), w, ahead, b0, q, dx, sx, acc, cor);
     if (b0 < nb) {
         int n = (int)(nb - b0);
         __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        b32_group(type, R, T, n, valid, w, b0, q, dx, sx, acc, cor);
+        b32_group(type, R, T, n, valid, w, ahead, b0, q, dx, sx, acc, cor);
     }
     const __m256 offset = _mm256_set1_ps(type == B32_Q4_1 ? -1.0f : (float)b32_offset(type));
     for (int r = 0; r < R; r++)
@@ -287,9 +294,9 @@ B32_INLINE void b32_rows(enum b32_type type, int R, int T, const uint8_t *const 
 }
 
 /// b32_rows with R and T as compile-time constants: R = b32_rows_for(T), or 1.
-B32_INLINE void b32_rows_dispatch(enum b32_type type, int R, int T, const uint8_t *const *w, const char *x,
-                                  size_t xbytes, int64_t k, float out[4][4]) {
-#define B32_CASE(r, t) if (R == r && T == t) { b32_rows(type, r, t, w, x, xbytes, k, out); return; }
+B32_INLINE void b32_rows_dispatch(enum b32_type type, int R, int T, const uint8_t *const *w, size_t ahead,
+                                  const char *x, size_t xbytes, int64_t k, float out[4][4]) {
+#define B32_CASE(r, t) if (R == r && T == t) { b32_rows(type, r, t, w, ahead, x, xbytes, k, out); return; }
     B32_CASE(4, 1) B32_CASE(2, 2) B32_CASE(1, 1) B32_CASE(1, 2) B32_CASE(1, 3) B32_CASE(1, 4)
 #undef B32_CASE
 }
@@ -307,7 +314,7 @@ B32_INLINE void b32_matmul_rows(enum b32_type type, CLEX_MATMUL_ARGS) {
                 const uint8_t *wr[4];
                 for (int i = 0; i < R; i++) wr[i] = (const uint8_t *)w + (r0 + r + i) * w_row_bytes;
                 float out[4][4];
-                b32_rows_dispatch(type, R, T, wr, (const char *)xq + t0 * xbytes, xbytes, k, out);
+                b32_rows_dispatch(type, R, T, wr, 8 * w_row_bytes, (const char *)xq + t0 * xbytes, xbytes, k, out);
                 for (int i = 0; i < R; i++)
                     for (int t = 0; t < T; t++) b32_store(&y[(t0 + t) * ldy + r0 + r + i], out[i][t], accumulate);
                 r += R;
@@ -318,21 +325,26 @@ B32_INLINE void b32_matmul_rows(enum b32_type type, CLEX_MATMUL_ARGS) {
 
 #if B32_VNNI
 
-// MARK: - Many tokens: tiles of 32 rows, 16 rows to a register
+// MARK: - Many tokens: tiles of B32_TILE_VECS × 16 rows, 16 rows to a register
 
-enum { B32_TILE_ROWS = 32, B32_TILE_TOKENS = 6, B32_TILE_MIN_TOKENS = 8 };
-/// Bytes of one block in a tile: for each group g of four elements, 32 rows × 4 bytes (row r's
-/// elements 4g…4g+3 at 128·g + 4·r); then 32 float scales d, then 32 float mins m (Q4_1).
-enum { B32_TILE_BLOCK = 8 * 128 + 2 * 128 };
+/// Register block: B32_TILE_VECS × 16 rows times B32_TILE_TOKENS tokens (15 integer and 15 float
+/// accumulators; measured against 2 × 6, 2 × 7, 3 × 4, 4 × 3, 1 × 12: 3 × 5 was fastest by a few
+/// percent for all three types). From B32_TILE_MIN_TOKENS tokens on, tiles beat the row kernels.
+enum { B32_TILE_VECS = 3, B32_TILE_TOKENS = 5, B32_TILE_ROWS = 16 * B32_TILE_VECS, B32_TILE_MIN_TOKENS = 8 };
+/// Bytes of one block in a tile: for each group g of four elements, B32_TILE_ROWS rows × 4 bytes
+/// (row r's elements 4g…4g+3 at 4·(B32_TILE_ROWS·g + r)); then the rows' float scales d, then
+/// their float mins m (Q4_1).
+enum { B32_TILE_GROUP = 4 * B32_TILE_ROWS, B32_TILE_BLOCK = 10 * B32_TILE_GROUP };
 
-/// Unpacks n ≤ 32 rows starting at w into the tile (rows ≥ n become zero) as unsigned bytes.
+/// Unpacks n ≤ B32_TILE_ROWS rows starting at w into the tile (rows ≥ n become zero) as unsigned
+/// bytes, 16 rows at a time by gathers.
 B32_INLINE void b32_unpack_tile(enum b32_type type, const uint8_t *w, size_t w_row_bytes, int n, int64_t nb,
                                 uint8_t *tile) {
     const int bs = b32_block_bytes(type), off = b32_quant_offset(type);
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)w_row_bytes));
     const __m512i low = _mm512_set1_epi8(0x0F);
-    for (int h = 0; h < 2; h++) {
+    for (int h = 0; h < B32_TILE_VECS; h++) {
         int nh = n - 16 * h < 0 ? 0 : n - 16 * h > 16 ? 16 : n - 16 * h;
         __mmask16 valid = (__mmask16)((1u << nh) - 1);
         const uint8_t *base = w + 16 * h * w_row_bytes;
@@ -342,26 +354,28 @@ B32_INLINE void b32_unpack_tile(enum b32_type type, const uint8_t *w, size_t w_r
             if (type == B32_Q8_0) {
                 for (int g = 0; g < 8; g++) {
                     __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, rows, block + 2 + 4 * g, 1);
-                    _mm512_store_si512(out + 128 * g, _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)));
+                    _mm512_store_si512(out + B32_TILE_GROUP * g, _mm512_xor_si512(v, _mm512_set1_epi8((char)0x80)));
                 }
             } else {
                 for (int g = 0; g < 4; g++) {
                     __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, rows, block + off + 4 * g, 1);
-                    _mm512_store_si512(out + 128 * g, _mm512_and_si512(v, low));
-                    _mm512_store_si512(out + 128 * (g + 4), _mm512_and_si512(_mm512_srli_epi32(v, 4), low));
+                    _mm512_store_si512(out + B32_TILE_GROUP * g, _mm512_and_si512(v, low));
+                    _mm512_store_si512(out + B32_TILE_GROUP * (g + 4), _mm512_and_si512(_mm512_srli_epi32(v, 4), low));
                 }
             }
             __m512i raw = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, rows, block, 1);
-            _mm512_store_ps(out + 1024, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(raw)));
+            _mm512_store_ps(out + 8 * B32_TILE_GROUP, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(raw)));
             if (type == B32_Q4_1)
-                _mm512_store_ps(out + 1152, _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(raw, 16))));
+                _mm512_store_ps(out + 9 * B32_TILE_GROUP,
+                                _mm512_cvtph_ps(_mm512_cvtepi32_epi16(_mm512_srli_epi32(raw, 16))));
         }
     }
 }
 
-/// acc[h][t] = the 16 rows 16h… of the tile times token t (T ≤ 6 tokens at x + t·xbytes).
-B32_INLINE void b32_tile_tokens(enum b32_type type, int T, const uint8_t *tile, int64_t nb, const char *x,
-                                size_t xbytes, int64_t k, __m512 acc[2][B32_TILE_TOKENS]) {
+/// acc[h][t] = the 16 rows 16h… of the tile times token t, for h < V ≤ B32_TILE_VECS and
+/// T ≤ B32_TILE_TOKENS tokens at x + t·xbytes.
+B32_INLINE void b32_tile_tokens(enum b32_type type, int V, int T, const uint8_t *tile, int64_t nb, const char *x,
+                                size_t xbytes, int64_t k, __m512 acc[B32_TILE_VECS][B32_TILE_TOKENS]) {
     const int8_t *q[B32_TILE_TOKENS];
     const float *dx[B32_TILE_TOKENS];
     const int32_t *sx[B32_TILE_TOKENS];
@@ -369,40 +383,52 @@ B32_INLINE void b32_tile_tokens(enum b32_type type, int T, const uint8_t *tile, 
         q[t] = q8_32_values(x + t * xbytes);
         dx[t] = q8_32_scales(x + t * xbytes, k);
         sx[t] = q8_32_sums(x + t * xbytes, k);
-        acc[0][t] = acc[1][t] = _mm512_setzero_ps();
+        for (int h = 0; h < V; h++) acc[h][t] = _mm512_setzero_ps();
     }
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *tb = tile + b * B32_TILE_BLOCK;
         // elements 4g…4g+3 of block b sit at q + base + stride·g (block32.h's pair order)
         const int64_t base = q8_32_offset(b, 0, nb), stride = (b | 1) < nb ? 8 : 4;
-        __m512i dot[2][B32_TILE_TOKENS];
-        for (int t = 0; t < T; t++)
-            dot[0][t] = dot[1][t] = _mm512_set1_epi32(-b32_offset(type) * sx[t][b]);
+        __m512i dot[B32_TILE_VECS][B32_TILE_TOKENS];
+        for (int t = 0; t < T; t++) {
+            __m512i start = _mm512_set1_epi32(-b32_offset(type) * sx[t][b]);
+            for (int h = 0; h < V; h++) dot[h][t] = start;
+        }
         for (int g = 0; g < 8; g++) {
-            __m512i w0 = _mm512_load_si512(tb + 128 * g), w1 = _mm512_load_si512(tb + 128 * g + 64);
+            __m512i wv[B32_TILE_VECS];
+            for (int h = 0; h < V; h++) wv[h] = _mm512_load_si512(tb + B32_TILE_GROUP * g + 64 * h);
             for (int t = 0; t < T; t++) {
                 int32_t four;
                 memcpy(&four, q[t] + base + stride * g, 4);
                 __m512i xb = _mm512_set1_epi32(four);
-                dot[0][t] = _mm512_dpbusd_epi32(dot[0][t], w0, xb);
-                dot[1][t] = _mm512_dpbusd_epi32(dot[1][t], w1, xb);
+                for (int h = 0; h < V; h++) dot[h][t] = _mm512_dpbusd_epi32(dot[h][t], wv[h], xb);
             }
         }
-        __m512 d0 = _mm512_load_ps(tb + 1024), d1 = _mm512_load_ps(tb + 1088);
-        for (int t = 0; t < T; t++) {
-            __m512 s = _mm512_set1_ps(dx[t][b]);
-            acc[0][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[0][t]), _mm512_mul_ps(d0, s), acc[0][t]);
-            acc[1][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[1][t]), _mm512_mul_ps(d1, s), acc[1][t]);
-            if (type == B32_Q4_1) {
-                __m512 ms = _mm512_set1_ps(dx[t][b] * (float)sx[t][b]);
-                acc[0][t] = _mm512_fmadd_ps(_mm512_load_ps(tb + 1152), ms, acc[0][t]);
-                acc[1][t] = _mm512_fmadd_ps(_mm512_load_ps(tb + 1216), ms, acc[1][t]);
+        for (int h = 0; h < V; h++) {
+            __m512 d = _mm512_load_ps(tb + 8 * B32_TILE_GROUP + 64 * h);
+            for (int t = 0; t < T; t++) {
+                __m512 s = _mm512_set1_ps(dx[t][b]);
+                acc[h][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot[h][t]), _mm512_mul_ps(d, s), acc[h][t]);
+                if (type == B32_Q4_1)
+                    acc[h][t] = _mm512_fmadd_ps(_mm512_load_ps(tb + 9 * B32_TILE_GROUP + 64 * h),
+                                                _mm512_set1_ps(dx[t][b] * (float)sx[t][b]), acc[h][t]);
             }
         }
     }
 }
 
-/// The matmul in tiles of 32 rows × all tokens, 6 tokens to a register block.
+/// b32_tile_tokens with V and T as compile-time constants.
+B32_INLINE void b32_tile_dispatch(enum b32_type type, int V, int T, const uint8_t *tile, int64_t nb, const char *x,
+                                  size_t xbytes, int64_t k, __m512 acc[B32_TILE_VECS][B32_TILE_TOKENS]) {
+#define B32_CASE(v, t) if (V == v && T == t) { b32_tile_tokens(type, v, t, tile, nb, x, xbytes, k, acc); return; }
+#define B32_CASES(v) B32_CASE(v, 1) B32_CASE(v, 2) B32_CASE(v, 3) B32_CASE(v, 4) B32_CASE(v, 5)
+    B32_CASES(1) B32_CASES(2) B32_CASES(3)
+#undef B32_CASES
+#undef B32_CASE
+}
+
+/// The matmul in tiles of B32_TILE_ROWS rows × all tokens, B32_TILE_TOKENS tokens to a register
+/// block.
 B32_INLINE void b32_matmul_tiles(enum b32_type type, CLEX_MATMUL_ARGS) {
     const int64_t nb = k / 32;
     const size_t xbytes = clex_q8_32_row_bytes(k);
@@ -410,22 +436,19 @@ B32_INLINE void b32_matmul_tiles(enum b32_type type, CLEX_MATMUL_ARGS) {
     for (int64_t r0 = 0; r0 < rows; r0 += B32_TILE_ROWS) {
         int n = rows - r0 < B32_TILE_ROWS ? (int)(rows - r0) : B32_TILE_ROWS;
         b32_unpack_tile(type, (const uint8_t *)w + r0 * w_row_bytes, w_row_bytes, n, nb, tile);
-        __mmask16 valid[2] = {(__mmask16)(n >= 16 ? 0xFFFF : (1u << n) - 1),
-                              (__mmask16)(n >= 32 ? 0xFFFF : n <= 16 ? 0 : (1u << (n - 16)) - 1)};
+        const int V = (n + 15) / 16;
+        __mmask16 valid[B32_TILE_VECS];
+        for (int h = 0; h < V; h++) {
+            int nh = n - 16 * h < 0 ? 0 : n - 16 * h > 16 ? 16 : n - 16 * h;
+            valid[h] = (__mmask16)((1u << nh) - 1);
+        }
         for (int64_t t0 = 0; t0 < tokens; t0 += B32_TILE_TOKENS) {
             const char *x = (const char *)xq + t0 * xbytes;
-            __m512 acc[2][B32_TILE_TOKENS];
+            __m512 acc[B32_TILE_VECS][B32_TILE_TOKENS];
             int T = tokens - t0 < B32_TILE_TOKENS ? (int)(tokens - t0) : B32_TILE_TOKENS;
-            switch (T) {
-            case 1: b32_tile_tokens(type, 1, tile, nb, x, xbytes, k, acc); break;
-            case 2: b32_tile_tokens(type, 2, tile, nb, x, xbytes, k, acc); break;
-            case 3: b32_tile_tokens(type, 3, tile, nb, x, xbytes, k, acc); break;
-            case 4: b32_tile_tokens(type, 4, tile, nb, x, xbytes, k, acc); break;
-            case 5: b32_tile_tokens(type, 5, tile, nb, x, xbytes, k, acc); break;
-            default: b32_tile_tokens(type, 6, tile, nb, x, xbytes, k, acc); break;
-            }
+            b32_tile_dispatch(type, V, T, tile, nb, x, xbytes, k, acc);
             for (int t = 0; t < T; t++)
-                for (int h = 0; h < 2; h++) {
+                for (int h = 0; h < V; h++) {
                     float *yt = y + (t0 + t) * ldy + r0 + 16 * h;
                     __m512 v = acc[h][t];
                     if (accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(valid[h], yt));

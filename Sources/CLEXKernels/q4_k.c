@@ -4,6 +4,40 @@
 // the same decomposition as ggml's ggml_vec_dot_q4_K_q8_K (ggml-cpu/quants.c and its x86 version).
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
+#include "kquant_engine.h"
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+
+/// Word g of the scale/min words (0–7 scales, 8–15 mins) that gives group g's min: 8 + g/2.
+static const uint16_t min_of_group[32] = {8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15};
+
+/// Unpacks a Q4_K super-block for kquant_engine.h: the 6-bit scales and mins become int16 words
+/// (all four packed fields decoded at once with 32-bit masks, as spelled out in kquant_blocks.h),
+/// and chunk c's 32 bytes are broadcast to both halves of a register whose word shifts of 0 and 4
+/// put the low nibbles (sub-block 2c) below the high ones (sub-block 2c + 1).
+static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_block *u) {
+    uint32_t a, b, c;
+    memcpy(&a, w + Q4K_SCALES, 4);
+    memcpy(&b, w + Q4K_SCALES + 4, 4);
+    memcpy(&c, w + Q4K_SCALES + 8, 4);
+    uint64_t scales = (a & 0x3F3F3F3Fu) | (uint64_t)((c & 0x0F0F0F0Fu) | (a >> 2 & 0x30303030u)) << 32;
+    uint64_t mins = (b & 0x3F3F3F3Fu) | (uint64_t)((c >> 4 & 0x0F0F0F0Fu) | (b >> 2 & 0x30303030u)) << 32;
+    __m512i words = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_set_epi64x((long long)mins, (long long)scales)));
+    __m256i group_mins = _mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_loadu_si512(min_of_group), words));
+    u->offset = _mm512_mul_ps(_mm512_set1_ps(kq_half(w + 2)), _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(group_mins)));
+    u->d = kq_half(w);
+    for (int j = 0; j < 4; j++) {
+        u->scale[j] = _mm512_permutexvar_epi16(kq_two_words(2 * j, 2 * j + 1), words);
+        __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + Q4K_QS + 32 * j)));
+        u->q[j] = _mm512_and_si512(_mm512_srlv_epi16(raw, kq_two_words(0, 4)), _mm512_set1_epi8(15));
+    }
+}
+
+void clex_matmul_q4_k(CLEX_MATMUL_ARGS) {
+    kq_matmul(unpack, 0, Q4K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+}
+
+#else
 
 /// One super-block's contribution Σ_e w_e·x_e, scalar.
 static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
@@ -39,3 +73,5 @@ void clex_matmul_q4_k(CLEX_MATMUL_ARGS) {
         }
     }
 }
+
+#endif

@@ -3,6 +3,42 @@
 // decomposition of ggml's ggml_vec_dot_q5_K_q8_K).
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
+#include "kquant_engine.h"
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+
+/// Word g of the scale/min words (0–7 scales, 8–15 mins) that gives group g's min: 8 + g/2.
+static const uint16_t min_of_group[32] = {8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15};
+
+/// Unpacks a Q5_K super-block for kquant_engine.h: scales, mins and nibbles as Q4_K (q4_k.c),
+/// then bit 4 of each quant from qh, selected by a byte test against bit 2c (low half of the
+/// register) or 2c + 1 (high half) and added where set.
+static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_block *u) {
+    uint32_t a, b, c;
+    memcpy(&a, w + Q5K_SCALES, 4);
+    memcpy(&b, w + Q5K_SCALES + 4, 4);
+    memcpy(&c, w + Q5K_SCALES + 8, 4);
+    uint64_t scales = (a & 0x3F3F3F3Fu) | (uint64_t)((c & 0x0F0F0F0Fu) | (a >> 2 & 0x30303030u)) << 32;
+    uint64_t mins = (b & 0x3F3F3F3Fu) | (uint64_t)((c >> 4 & 0x0F0F0F0Fu) | (b >> 2 & 0x30303030u)) << 32;
+    __m512i words = _mm512_castsi256_si512(_mm256_cvtepu8_epi16(_mm_set_epi64x((long long)mins, (long long)scales)));
+    __m256i group_mins = _mm512_castsi512_si256(_mm512_permutexvar_epi16(_mm512_loadu_si512(min_of_group), words));
+    u->offset = _mm512_mul_ps(_mm512_set1_ps(kq_half(w + 2)), _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(group_mins)));
+    u->d = kq_half(w);
+    __m512i high = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + Q5K_QH)));
+    for (int j = 0; j < 4; j++) {
+        u->scale[j] = _mm512_permutexvar_epi16(kq_two_words(2 * j, 2 * j + 1), words);
+        __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + Q5K_QS + 32 * j)));
+        __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, kq_two_words(0, 4)), _mm512_set1_epi8(15));
+        __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))), _mm256_set1_epi8((char)(1 << (2 * j + 1))), 1);
+        u->q[j] = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(high, bit), q, _mm512_set1_epi8(16));
+    }
+}
+
+void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
+    kq_matmul(unpack, 0, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+}
+
+#else
 
 /// One super-block's contribution Σ_e w_e·x_e, scalar.
 static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
@@ -40,3 +76,5 @@ void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
         }
     }
 }
+
+#endif

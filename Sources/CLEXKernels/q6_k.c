@@ -5,6 +5,38 @@
 // as ggml's x86 ggml_vec_dot_q6_K_q8_K does.
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
+#include "kquant_engine.h"
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+
+/// Unpacks a Q6_K super-block for kquant_engine.h. Chunk c (elements 64c…64c+63) lies in half
+/// h = c/2: its low 4 bits are the low (c even) or high (c odd) nibbles of the 64 bytes ql[64h…],
+/// and its top 2 bits come from the 32 bytes qh[32h…], broadcast to both register halves and
+/// word-shifted so that bits 2i, 2i + 1 of quarter i land on bits 4–5. The scale words repeat
+/// each int8 scale over the 8 pair sums of its group of 16; the offset of 32 becomes −32·scale
+/// dotted with the activations' bsums.
+static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_block *u) {
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + Q6K_SCALES)));
+    __m512i words = _mm512_castsi256_si512(scales);
+    u->offset_words = _mm512_zextsi256_si512(_mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(scales, 5)));
+    u->d = kq_half(w + Q6K_D);
+    for (int h = 0; h < 2; h++) {
+        __m512i low = _mm512_loadu_si512(w + Q6K_QL + 64 * h);
+        __m512i high = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + Q6K_QH + 32 * h)));
+        __m512i nibble = _mm512_set1_epi8(15), top = _mm512_set1_epi8(0x30);
+        u->q[2 * h] = _mm512_or_si512(_mm512_and_si512(low, nibble),
+                                      _mm512_and_si512(_mm512_sllv_epi16(high, kq_two_words(4, 2)), top));
+        u->q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
+                                          _mm512_and_si512(_mm512_srlv_epi16(high, kq_two_words(0, 2)), top));
+    }
+    for (int j = 0; j < 4; j++) u->scale[j] = _mm512_permutexvar_epi16(kq_four_words(4 * j, 4 * j + 1, 4 * j + 2, 4 * j + 3), words);
+}
+
+void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
+    kq_matmul(unpack, 1, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+}
+
+#else
 
 /// One super-block's contribution Σ_e w_e·x_e, scalar.
 static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
@@ -42,3 +74,5 @@ void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
         }
     }
 }
+
+#endif

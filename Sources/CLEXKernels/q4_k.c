@@ -5,6 +5,7 @@
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 #include "kquant_engine.h"
+#include "kquant_gemm.h"
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 
@@ -33,8 +34,34 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
 }
 
+/// Packs a Q4_K super-block for kquant_gemm.h: nibbles to bytes in element order, the eight
+/// scales and dmin·mins, and k = 128·Σ_j sc_j·Σ q (vpdpbusd of the quants with the scale bytes).
+static void pack(const uint8_t *w, kq_wblock *p) {
+    uint8_t sc[8], m[8];
+    kq_scales_mins(w + Q4K_SCALES, sc, m);
+    float dmin = kq_half(w + 2);
+    p->d = kq_half(w);
+    __m256i k = _mm256_setzero_si256(), nibble = _mm256_set1_epi8(15);
+    for (int c = 0; c < 4; c++) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(w + Q4K_QS + 32 * c));
+        __m256i lo = _mm256_and_si256(raw, nibble), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble);
+        _mm256_storeu_si256((__m256i *)(p->q + 64 * c), lo);
+        _mm256_storeu_si256((__m256i *)(p->q + 64 * c + 32), hi);
+        k = _mm256_dpbusd_epi32(k, lo, _mm256_set1_epi8((char)sc[2 * c]));
+        k = _mm256_dpbusd_epi32(k, hi, _mm256_set1_epi8((char)sc[2 * c + 1]));
+    }
+    for (int j = 0; j < 8; j++) {
+        p->scale[j] = sc[j];
+        p->mins[j] = dmin * (float)m[j];
+    }
+    p->k = 128 * kg_hsum256(k);
+}
+
 void clex_matmul_q4_k(CLEX_MATMUL_ARGS) {
-    kq_matmul(unpack, 0, Q4K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    if (tokens > KQ_GROUP)
+        kg_matmul(pack, 8, 8, 1, Q4K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    else
+        kq_matmul(unpack, 0, Q4K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
 
 #else

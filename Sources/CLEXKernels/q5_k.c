@@ -4,6 +4,7 @@
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 #include "kquant_engine.h"
+#include "kquant_gemm.h"
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 
@@ -34,8 +35,38 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
 }
 
+/// Packs a Q5_K super-block for kquant_gemm.h: 5-bit quants as bytes in element order (nibble
+/// plus bit 4 from qh), the eight scales and dmin·mins, and k = 128·Σ_j sc_j·Σ q.
+static void pack(const uint8_t *w, kq_wblock *p) {
+    uint8_t sc[8], m[8];
+    kq_scales_mins(w + Q5K_SCALES, sc, m);
+    float dmin = kq_half(w + 2);
+    p->d = kq_half(w);
+    __m256i k = _mm256_setzero_si256(), nibble = _mm256_set1_epi8(15), one = _mm256_set1_epi8(1);
+    __m256i high = _mm256_loadu_si256((const __m256i *)(w + Q5K_QH));
+    for (int c = 0; c < 4; c++) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(w + Q5K_QS + 32 * c));
+        __m256i lo_bit = _mm256_and_si256(_mm256_srli_epi16(high, 2 * c), one);
+        __m256i hi_bit = _mm256_and_si256(_mm256_srli_epi16(high, 2 * c + 1), one);
+        __m256i lo = _mm256_or_si256(_mm256_and_si256(raw, nibble), _mm256_slli_epi16(lo_bit, 4));
+        __m256i hi = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble), _mm256_slli_epi16(hi_bit, 4));
+        _mm256_storeu_si256((__m256i *)(p->q + 64 * c), lo);
+        _mm256_storeu_si256((__m256i *)(p->q + 64 * c + 32), hi);
+        k = _mm256_dpbusd_epi32(k, lo, _mm256_set1_epi8((char)sc[2 * c]));
+        k = _mm256_dpbusd_epi32(k, hi, _mm256_set1_epi8((char)sc[2 * c + 1]));
+    }
+    for (int j = 0; j < 8; j++) {
+        p->scale[j] = sc[j];
+        p->mins[j] = dmin * (float)m[j];
+    }
+    p->k = 128 * kg_hsum256(k);
+}
+
 void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
-    kq_matmul(unpack, 0, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    if (tokens > KQ_GROUP)
+        kg_matmul(pack, 8, 8, 1, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    else
+        kq_matmul(unpack, 0, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
 
 #else

@@ -6,6 +6,7 @@
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 #include "kquant_engine.h"
+#include "kquant_gemm.h"
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 
@@ -32,8 +33,38 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     for (int j = 0; j < 4; j++) u->scale[j] = _mm512_permutexvar_epi16(kq_four_words(4 * j, 4 * j + 1, 4 * j + 2, 4 * j + 3), words);
 }
 
+/// Packs a Q6_K super-block for kquant_gemm.h: q − 32 as signed bytes in element order, the
+/// sixteen scales, and k = 128·Σ_g s_g·Σ (q − 32) (vpdpbusd of the unsigned quants with the
+/// scale bytes, less 32·16·Σ s_g).
+static void pack(const uint8_t *w, kq_wblock *p) {
+    const int8_t *s = (const int8_t *)(w + Q6K_SCALES);
+    p->d = kq_half(w + Q6K_D);
+    __m256i k = _mm256_setzero_si256(), nibble = _mm256_set1_epi8(15), two = _mm256_set1_epi8(3);
+    int32_t scale_sum = 0;
+    for (int g = 0; g < 16; g++) {
+        p->scale[g] = s[g];
+        scale_sum += s[g];
+    }
+    for (int h = 0; h < 2; h++) {
+        __m256i high = _mm256_loadu_si256((const __m256i *)(w + Q6K_QH + 32 * h));
+        for (int i = 0; i < 4; i++) {
+            __m256i raw = _mm256_loadu_si256((const __m256i *)(w + Q6K_QL + 64 * h + 32 * (i & 1)));
+            __m256i low = _mm256_and_si256(i < 2 ? raw : _mm256_srli_epi16(raw, 4), nibble);
+            __m256i top = _mm256_and_si256(_mm256_srli_epi16(high, 2 * i), two);
+            __m256i q = _mm256_or_si256(low, _mm256_slli_epi16(top, 4));
+            _mm256_storeu_si256((__m256i *)(p->q + 128 * h + 32 * i), _mm256_sub_epi8(q, _mm256_set1_epi8(32)));
+            int g = 8 * h + 2 * i;
+            k = _mm256_dpbusd_epi32(k, q, _mm256_set_m128i(_mm_set1_epi8(s[g + 1]), _mm_set1_epi8(s[g])));
+        }
+    }
+    p->k = 128 * (kg_hsum256(k) - 32 * 16 * scale_sum);
+}
+
 void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
-    kq_matmul(unpack, 1, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    if (tokens > KQ_GROUP)
+        kg_matmul(pack, 16, 4, 0, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    else
+        kq_matmul(unpack, 1, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
 
 #else

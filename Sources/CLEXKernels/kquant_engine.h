@@ -1,24 +1,25 @@
-// The AVX-512 (VNNI) matrix engine shared by the k-quant kernels (q4_k.c, q5_k.c, q6_k.c).
-// Each type supplies one function that unpacks a super-block of 256 weights into a `kq_block`;
-// everything else — the dot products with Q8_K activations (kquant_blocks.h), scaling, and the
-// loops for decoding and prefill — is here, written once.
+// The decoding engine of the k-quant kernels (q4_k.c, q5_k.c, q6_k.c), for the AVX-512 VNNI
+// and AVX2 paths: each type supplies one function that unpacks a super-block of 256 weights into
+// a `kq_block` in registers; the dot products with Q8_K activations (kquant_blocks.h), scaling,
+// and the cache-blocked loops are here, written once. (Prefill on AVX-512 uses kquant_gemm.h.)
 //
 // A super-block's contribution to y[t, r] is
-//   d_w·d_x·Σ_c Σ_pairs scale·(q·a + q'·a') − Σ_g offset_g·d_x·bsum_g
+//   d_w·d_x·Σ_pairs scale·(q·a + q'·a') − Σ_g offset_g·d_x·bsum_g
 // where the weights' unsigned quants q (0…63) multiply the activations' int8 a with
-// `vpmaddubsw` (pairs summed into int16, never saturating: 2·63·127 < 2^15) and `vpdpwssd`
-// multiplies those pairs by the per-sub-block integer scales and accumulates in int32; the
-// offset term carries Q4_K/Q5_K's mins (offset = dmin·m) in Float32. Q6_K's offset of 32 is
-// integer and folded into the int32 sum through `offset_words` (exact).
+// `vpmaddubsw` (pairs summed into int16, never saturating: 2·63·127 < 2^15) and the pair sums
+// are multiplied by the per-sub-block integer scales and accumulated in int32 (`vpdpwssd` on
+// AVX-512 VNNI, `vpmaddwd` + `vpaddd` on AVX2); the offset term carries Q4_K/Q5_K's mins
+// (offset = dmin·m) in Float32. Q6_K's offset of 32 is integer and folded into the int32 sum
+// through `offset_words` (exact).
 //
-// Decoding (few tokens) unpacks each super-block in registers and multiplies it by every token:
-// the weights are read once, straight from memory. Prefill unpacks a panel of KQ_R rows once
-// per chunk of tokens into a small buffer and runs a KQ_R × KQ_T register tile over it, so that
-// unpacking is paid once per KQ_T·chunk tokens and activations are reused across the tile's rows.
+// Each super-block is unpacked once and multiplied by up to 8 tokens (all of them when decoding,
+// so the weights are read once, straight from memory). With more tokens, a slice of the row's
+// super-blocks is taken at a time so that a group's activations stay in L1 while a block of rows'
+// weights for that slice stays in L2 across the token groups.
 #ifndef CLEX_KQUANT_ENGINE_H
 #define CLEX_KQUANT_ENGINE_H
 
-#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+#if (defined(__AVX512VNNI__) && defined(__AVX512BW__)) || defined(__AVX2__)
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -26,6 +27,25 @@
 #include "kquant_blocks.h"
 
 #define KQ_INLINE static inline __attribute__((always_inline))
+
+/// Writes (or adds) `value` to y[t·ldy + r].
+KQ_INLINE void kq_store(float *y, int64_t ldy, int64_t t, int64_t r, float value, int accumulate) {
+    float *out = y + t * ldy + r;
+    *out = accumulate ? *out + value : value;
+}
+
+/// The activations' per-group sums times their step, d_x·bsum_g as 16 floats per Q8_K block,
+/// for `tokens` rows of `blocks` blocks: the factor the weights' offsets multiply. `table` has
+/// room for tokens·blocks·16 floats.
+KQ_INLINE void kq_bsum_table(const uint8_t *xq, int64_t tokens, int64_t blocks, float *table) {
+    for (int64_t i = 0; i < tokens * blocks; i++) {
+        const uint8_t *x = xq + i * Q8K_BYTES;
+        float d = kq_f32(x + Q8K_D);
+        for (int g = 0; g < 16; g++) table[16 * i + g] = d * (float)kq_i16(x + Q8K_BSUMS + 2 * g);
+    }
+}
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 
 /// One super-block of one weight row, unpacked for the dot products (held in registers).
 typedef struct {
@@ -54,17 +74,6 @@ KQ_INLINE __m512i kq_four_words(int a, int b, int c, int d) {
 /// Sum of the 16 lanes.
 KQ_INLINE float kq_sum(__m512 v) { return _mm512_reduce_add_ps(v); }
 
-/// The activations' per-group sums times their step, d_x·bsum_g as 16 floats, for `tokens` rows
-/// of `blocks` Q8_K blocks: the factor the weights' offsets multiply. `table` has room for
-/// tokens·blocks·16 floats.
-KQ_INLINE void kq_bsum_table(const uint8_t *xq, int64_t tokens, int64_t blocks, float *table) {
-    for (int64_t i = 0; i < tokens * blocks; i++) {
-        const uint8_t *x = xq + i * Q8K_BYTES;
-        __m512 sums = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(_mm256_loadu_si256((const __m256i *)(x + Q8K_BSUMS))));
-        _mm512_storeu_ps(table + 16 * i, _mm512_mul_ps(sums, _mm512_set1_ps(kq_f32(x + Q8K_D))));
-    }
-}
-
 /// One super-block of one row times one token's Q8_K block: the int32 partial sums (16 lanes).
 KQ_INLINE __m512i kq_dot_int(const kq_block *u, const uint8_t *x, int int_offset) {
     __m512i acc = _mm512_setzero_si512();
@@ -74,12 +83,6 @@ KQ_INLINE __m512i kq_dot_int(const kq_block *u, const uint8_t *x, int int_offset
     }
     if (int_offset) acc = _mm512_dpwssd_epi32(acc, u->offset_words, _mm512_loadu_si512(x + Q8K_BSUMS));
     return acc;
-}
-
-/// Writes (or adds) `value` to y[t·ldy + r].
-KQ_INLINE void kq_store(float *y, int64_t ldy, int64_t t, int64_t r, float value, int accumulate) {
-    float *out = y + t * ldy + r;
-    *out = accumulate ? *out + value : value;
 }
 
 /// Rows × T tokens over super-blocks [b0, b0 + nb): y[t·ldy + r] = (assign ? 0 : y[t·ldy + r]) + Σ.
@@ -108,6 +111,67 @@ KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int
         for (int t = 0; t < T; t++) kq_store(y, ldy, t, r, kq_sum(f[t]), !assign);
     }
 }
+
+#else  // AVX2
+
+/// One super-block of one weight row, unpacked for the dot products (AVX2: 32 elements a register).
+typedef struct {
+    __m256i q[8];          // chunk j: the unsigned quants of elements 32j…32j+31, one per byte
+    __m256i scale[8];      // chunk j: the int16 scale of each of vpmaddubsw's 16 pair sums
+    __m256i offset_words;  // Q6_K: −32·scale_g as 16 int16, dotted with bsums
+    __m256 offset[2];      // Q4_K/Q5_K: dmin·m_j for groups of 16 0–7 and 8–15 (g → j = g/2)
+    float d;               // the super-block scale d_w
+} kq_block;
+
+/// Unpacks the super-block at `w` (ggml layout) into `u`.
+typedef void (*kq_unpack_fn)(const uint8_t *w, kq_block *u);
+
+/// Sum of the 8 lanes.
+KQ_INLINE float kq_sum(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+/// One super-block of one row times one token's Q8_K block: the int32 partial sums (8 lanes).
+KQ_INLINE __m256i kq_dot_int(const kq_block *u, const uint8_t *x, int int_offset) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < 8; j++) {
+        __m256i pairs = _mm256_maddubs_epi16(u->q[j], _mm256_loadu_si256((const __m256i *)(x + Q8K_QS + 32 * j)));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, u->scale[j]));
+    }
+    if (int_offset)
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(u->offset_words, _mm256_loadu_si256((const __m256i *)(x + Q8K_BSUMS))));
+    return acc;
+}
+
+/// As the AVX-512 kq_rows, with 8-lane registers.
+KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int T, const uint8_t *w,
+                       size_t w_row_bytes, int64_t rows, const uint8_t *xq, size_t x_row, const float *bsums,
+                       int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy, int assign) {
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *wr = w + (size_t)r * w_row_bytes;
+        __m256 f[8];
+        for (int t = 0; t < T; t++) f[t] = _mm256_setzero_ps();
+        for (int64_t b = b0; b < b0 + nb; b++) {
+            kq_block u;
+            unpack(wr + b * block_bytes, &u);
+            for (int t = 0; t < T; t++) {
+                const uint8_t *x = xq + t * x_row + b * Q8K_BYTES;
+                __m256 sum = _mm256_cvtepi32_ps(kq_dot_int(&u, x, int_offset));
+                f[t] = _mm256_fmadd_ps(sum, _mm256_set1_ps(u.d * kq_f32(x + Q8K_D)), f[t]);
+                if (!int_offset) {
+                    const float *bs = bsums + (t * blocks + b) * 16;
+                    f[t] = _mm256_fnmadd_ps(u.offset[0], _mm256_loadu_ps(bs), f[t]);
+                    f[t] = _mm256_fnmadd_ps(u.offset[1], _mm256_loadu_ps(bs + 8), f[t]);
+                }
+            }
+        }
+        for (int t = 0; t < T; t++) kq_store(y, ldy, t, r, kq_sum(f[t]), !assign);
+    }
+}
+
+#endif
 
 /// kq_rows for a run-time T in 1…8.
 KQ_INLINE void kq_rows_any(kq_unpack_fn unpack, int int_offset, int block_bytes, int T, const uint8_t *w,

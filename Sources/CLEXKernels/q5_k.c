@@ -69,6 +69,44 @@ void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
         kq_matmul(unpack, 0, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
 
+#elif defined(__AVX2__) && defined(__FMA__)
+
+/// `v` shifted so that bit `bit` of each byte lands on bit 4 of the same byte (16-bit shifts by at
+/// most 4, so that bit never crosses a byte; the other bits are left for the caller to mask).
+static inline __attribute__((always_inline)) __m256i bit_to_4(__m256i v, int bit) {
+    return bit <= 4 ? _mm256_slli_epi16(v, 4 - bit) : _mm256_srli_epi16(v, bit - 4);
+}
+
+/// Unpacks a Q5_K super-block for kquant_engine.h's AVX2 path: chunks 2c and 2c + 1 are the low
+/// and high nibbles of qs[32c…] with bit 4 from bits 2c and 2c + 1 of qh, each with its
+/// sub-block's scale in every word, and the mins times dmin repeated for both groups of 16 of
+/// their sub-block.
+static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_block *u) {
+    uint8_t sc[8], m[8];
+    kq_scales_mins(w + Q5K_SCALES, sc, m);
+    float dmin = kq_half(w + 2);
+    u->d = kq_half(w);
+    __m256i nibble = _mm256_set1_epi8(15), bit4 = _mm256_set1_epi8(16);
+    __m256i high = _mm256_loadu_si256((const __m256i *)(w + Q5K_QH));
+    for (int c = 0; c < 4; c++) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(w + Q5K_QS + 32 * c));
+        __m256i lo_bit = _mm256_and_si256(bit_to_4(high, 2 * c), bit4);
+        __m256i hi_bit = _mm256_and_si256(bit_to_4(high, 2 * c + 1), bit4);
+        u->q[2 * c] = _mm256_or_si256(_mm256_and_si256(raw, nibble), lo_bit);
+        u->q[2 * c + 1] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble), hi_bit);
+        u->scale[2 * c] = _mm256_set1_epi16(sc[2 * c]);
+        u->scale[2 * c + 1] = _mm256_set1_epi16(sc[2 * c + 1]);
+    }
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *mh = m + 4 * h;
+        u->offset[h] = _mm256_mul_ps(_mm256_set1_ps(dmin), _mm256_setr_ps(mh[0], mh[0], mh[1], mh[1], mh[2], mh[2], mh[3], mh[3]));
+    }
+}
+
+void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
+    kq_matmul(unpack, 0, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+}
+
 #else
 
 /// One super-block's contribution Σ_e w_e·x_e, scalar.

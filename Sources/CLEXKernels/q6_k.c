@@ -67,6 +67,35 @@ void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
         kq_matmul(unpack, 1, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
 
+#elif defined(__AVX2__) && defined(__FMA__)
+
+/// Unpacks a Q6_K super-block for kquant_engine.h's AVX2 path: chunk 4h + i (elements
+/// 128h + 32i…) joins the low or high nibbles of ql[64h + 32(i & 1)…] with bits 2i, 2i + 1 of
+/// qh[32h…]; its scale words are its two groups' int8 scales, 8 words each; the offset of 32
+/// becomes −32·scale dotted with the activations' bsums.
+static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_block *u) {
+    const int8_t *s = (const int8_t *)(w + Q6K_SCALES);
+    __m256i scales = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)s));
+    u->offset_words = _mm256_sub_epi16(_mm256_setzero_si256(), _mm256_slli_epi16(scales, 5));
+    u->d = kq_half(w + Q6K_D);
+    __m256i nibble = _mm256_set1_epi8(15), top = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; h++) {
+        __m256i high = _mm256_loadu_si256((const __m256i *)(w + Q6K_QH + 32 * h));
+        for (int i = 0; i < 4; i++) {
+            __m256i raw = _mm256_loadu_si256((const __m256i *)(w + Q6K_QL + 64 * h + 32 * (i & 1)));
+            __m256i low = _mm256_and_si256(i < 2 ? raw : _mm256_srli_epi16(raw, 4), nibble);
+            __m256i bits = i < 2 ? _mm256_slli_epi16(high, 4 - 2 * i) : _mm256_srli_epi16(high, 2 * i - 4);
+            int g = 8 * h + 2 * i;
+            u->q[4 * h + i] = _mm256_or_si256(low, _mm256_and_si256(bits, top));
+            u->scale[4 * h + i] = _mm256_set_m128i(_mm_set1_epi16(s[g + 1]), _mm_set1_epi16(s[g]));
+        }
+    }
+}
+
+void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
+    kq_matmul(unpack, 1, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+}
+
 #else
 
 /// One super-block's contribution Σ_e w_e·x_e, scalar.

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,8 +40,9 @@ static uint64_t rng(void) {
 }
 static float frand(void) { return (float)(rng() >> 40) * (2.0f / 16777216.0f) - 1; }
 
-/// A reusable spinning barrier for THREADS threads (a sleeping barrier would add tens of µs to
-/// every matmul of the decode loop).
+/// A reusable barrier for THREADS threads that spins (a sleeping barrier would add tens of µs to
+/// every matmul of the decode loop), yielding the CPU after a while so that a machine shared
+/// with other jobs does not leave the thread being waited for without a core.
 static atomic_int barrier_count, barrier_phase;
 static void spin_barrier(void) {
     int phase = atomic_load(&barrier_phase);
@@ -48,7 +50,10 @@ static void spin_barrier(void) {
         atomic_store(&barrier_count, 0);
         atomic_fetch_add(&barrier_phase, 1);
     } else {
-        while (atomic_load(&barrier_phase) == phase) __builtin_ia32_pause();
+        for (int spins = 0; atomic_load(&barrier_phase) == phase; spins++) {
+            if (spins < 4000) __builtin_ia32_pause();
+            else sched_yield();
+        }
     }
 }
 

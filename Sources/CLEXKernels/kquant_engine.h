@@ -28,6 +28,11 @@
 
 #define KQ_INLINE static inline __attribute__((always_inline))
 
+/// Cache blocking: activations of a group of up to 8 tokens over a slice of KQ_SLICE_ELEMENTS / T
+/// elements (≤ 20 KB) stay in L1 while KQ_ROW_BLOCK rows' weights for that slice stay in L2 and
+/// are reused by every token group.
+enum { KQ_GROUP = 8, KQ_SLICE_ELEMENTS = 16384, KQ_ROW_BLOCK = 128 };
+
 /// Writes (or adds) `value` to y[t·ldy + r].
 KQ_INLINE void kq_store(float *y, int64_t ldy, int64_t t, int64_t r, float value, int accumulate) {
     float *out = y + t * ldy + r;
@@ -43,6 +48,18 @@ KQ_INLINE void kq_bsum_table(const uint8_t *xq, int64_t tokens, int64_t blocks, 
         float d = kq_f32(x + Q8K_D);
         for (int g = 0; g < 16; g++) table[16 * i + g] = d * (float)kq_i16(x + Q8K_BSUMS + 2 * g);
     }
+}
+
+/// The activations' steps d_x regrouped per super-block: table[(group·blocks + b)·8 + t] for
+/// token t of each group of KQ_GROUP (unused places 0), so that one multiplication gives d_w·d_x
+/// for all of a group's tokens.
+KQ_INLINE void kq_step_table(const uint8_t *xq, int64_t tokens, int64_t blocks, float *table) {
+    int64_t groups = (tokens + KQ_GROUP - 1) / KQ_GROUP;
+    memset(table, 0, sizeof(float) * KQ_GROUP * (size_t)(groups * blocks));
+    for (int64_t t = 0; t < tokens; t++)
+        for (int64_t b = 0; b < blocks; b++)
+            table[((t / KQ_GROUP) * blocks + b) * KQ_GROUP + t % KQ_GROUP] =
+                kq_f32(xq + (t * blocks + b) * Q8K_BYTES + Q8K_D);
 }
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
@@ -88,10 +105,11 @@ KQ_INLINE __m512i kq_dot_int(const kq_block *u, const uint8_t *x, int int_offset
 /// Rows × T tokens over super-blocks [b0, b0 + nb): y[t·ldy + r] = (assign ? 0 : y[t·ldy + r]) + Σ.
 /// Each super-block is unpacked once in registers and multiplied by all T tokens, whose
 /// activations (T·nb Q8_K blocks, chosen by the caller to fit L1) are reused by every row.
-/// `xq` and `bsums` point at the group's first token; token t's row is x_row bytes further.
+/// `xq` and `bsums` point at the group's first token; token t's row is x_row bytes further;
+/// `steps` at the group's kq_step_table entries.
 KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int T, const uint8_t *w,
                        size_t w_row_bytes, int64_t rows, const uint8_t *xq, size_t x_row, const float *bsums,
-                       int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy, int assign) {
+                       const float *steps, int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy, int assign) {
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *wr = w + (size_t)r * w_row_bytes;
         __m512 f[8];
@@ -99,11 +117,12 @@ KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int
         for (int64_t b = b0; b < b0 + nb; b++) {
             kq_block u;
             unpack(wr + b * block_bytes, &u);
-            __m512 d = _mm512_set1_ps(u.d);
+            float dd[8] __attribute__((aligned(32)));
+            _mm256_store_ps(dd, _mm256_mul_ps(_mm256_set1_ps(u.d), _mm256_loadu_ps(steps + b * KQ_GROUP)));
             for (int t = 0; t < T; t++) {
                 const uint8_t *x = xq + t * x_row + b * Q8K_BYTES;
                 __m512 sum = _mm512_cvtepi32_ps(kq_dot_int(&u, x, int_offset));
-                f[t] = _mm512_fmadd_ps(sum, _mm512_mul_ps(d, _mm512_set1_ps(kq_f32(x + Q8K_D))), f[t]);
+                f[t] = _mm512_fmadd_ps(sum, _mm512_set1_ps(dd[t]), f[t]);
                 if (!int_offset)
                     f[t] = _mm512_fnmadd_ps(u.offset, _mm512_loadu_ps(bsums + (t * blocks + b) * 16), f[t]);
             }
@@ -148,7 +167,7 @@ KQ_INLINE __m256i kq_dot_int(const kq_block *u, const uint8_t *x, int int_offset
 /// As the AVX-512 kq_rows, with 8-lane registers.
 KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int T, const uint8_t *w,
                        size_t w_row_bytes, int64_t rows, const uint8_t *xq, size_t x_row, const float *bsums,
-                       int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy, int assign) {
+                       const float *steps, int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy, int assign) {
     for (int64_t r = 0; r < rows; r++) {
         const uint8_t *wr = w + (size_t)r * w_row_bytes;
         __m256 f[8];
@@ -156,10 +175,12 @@ KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int
         for (int64_t b = b0; b < b0 + nb; b++) {
             kq_block u;
             unpack(wr + b * block_bytes, &u);
+            float dd[8] __attribute__((aligned(32)));
+            _mm256_store_ps(dd, _mm256_mul_ps(_mm256_set1_ps(u.d), _mm256_loadu_ps(steps + b * KQ_GROUP)));
             for (int t = 0; t < T; t++) {
                 const uint8_t *x = xq + t * x_row + b * Q8K_BYTES;
                 __m256 sum = _mm256_cvtepi32_ps(kq_dot_int(&u, x, int_offset));
-                f[t] = _mm256_fmadd_ps(sum, _mm256_set1_ps(u.d * kq_f32(x + Q8K_D)), f[t]);
+                f[t] = _mm256_fmadd_ps(sum, _mm256_set1_ps(dd[t]), f[t]);
                 if (!int_offset) {
                     const float *bs = bsums + (t * blocks + b) * 16;
                     f[t] = _mm256_fnmadd_ps(u.offset[0], _mm256_loadu_ps(bs), f[t]);
@@ -176,21 +197,17 @@ KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int
 /// kq_rows for a run-time T in 1…8.
 KQ_INLINE void kq_rows_any(kq_unpack_fn unpack, int int_offset, int block_bytes, int T, const uint8_t *w,
                            size_t w_row_bytes, int64_t rows, const uint8_t *xq, size_t x_row, const float *bsums,
-                           int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy, int assign) {
+                           const float *steps, int64_t blocks, int64_t b0, int64_t nb, float *y, int64_t ldy,
+                           int assign) {
     switch (T) {
 #define KQ_ROWS_CASE(N) \
-    case N: kq_rows(unpack, int_offset, block_bytes, N, w, w_row_bytes, rows, xq, x_row, bsums, blocks, b0, nb, y, ldy, assign); break;
+    case N: kq_rows(unpack, int_offset, block_bytes, N, w, w_row_bytes, rows, xq, x_row, bsums, steps, blocks, b0, nb, y, ldy, assign); break;
     KQ_ROWS_CASE(1) KQ_ROWS_CASE(2) KQ_ROWS_CASE(3) KQ_ROWS_CASE(4)
     KQ_ROWS_CASE(5) KQ_ROWS_CASE(6) KQ_ROWS_CASE(7) KQ_ROWS_CASE(8)
 #undef KQ_ROWS_CASE
     default: break;
     }
 }
-
-/// Cache blocking: activations of a group of up to 8 tokens over a slice of KQ_SLICE_ELEMENTS / T
-/// elements (≤ 20 KB) stay in L1 while KQ_ROW_BLOCK rows' weights for that slice stay in L2 and
-/// are reused by every token group.
-enum { KQ_GROUP = 8, KQ_SLICE_ELEMENTS = 16384, KQ_ROW_BLOCK = 128 };
 
 /// The k-quant matmul on this engine (CLEX_MATMUL_ARGS; `unpack` and `int_offset` from the type).
 KQ_INLINE void kq_matmul(kq_unpack_fn unpack, int int_offset, int block_bytes, const void *w, size_t w_row_bytes,
@@ -204,6 +221,9 @@ KQ_INLINE void kq_matmul(kq_unpack_fn unpack, int int_offset, int block_bytes, c
         if (!bsums) abort();
         kq_bsum_table(xq, tokens, blocks, bsums);
     }
+    float *steps = aligned_alloc(64, sizeof(float) * KQ_GROUP * (size_t)(((tokens + KQ_GROUP - 1) / KQ_GROUP) * blocks));
+    if (!steps) abort();
+    kq_step_table(xq, tokens, blocks, steps);
     int64_t group = tokens < KQ_GROUP ? tokens : KQ_GROUP;
     int64_t slice = KQ_SLICE_ELEMENTS / KQ_ELEMENTS / group;
     int64_t row_block = tokens <= KQ_GROUP ? rows : KQ_ROW_BLOCK;
@@ -215,12 +235,14 @@ KQ_INLINE void kq_matmul(kq_unpack_fn unpack, int int_offset, int block_bytes, c
             for (int64_t t0 = 0; t0 < tokens; t0 += KQ_GROUP) {
                 int T = (int)(tokens - t0 < KQ_GROUP ? tokens - t0 : KQ_GROUP);
                 kq_rows_any(unpack, int_offset, block_bytes, T, (const uint8_t *)w + (size_t)r0 * w_row_bytes, w_row_bytes,
-                            nr, (const uint8_t *)xq + t0 * x_row, x_row, bsums ? bsums + t0 * blocks * 16 : NULL, blocks,
+                            nr, (const uint8_t *)xq + t0 * x_row, x_row, bsums ? bsums + t0 * blocks * 16 : NULL,
+                            steps + (t0 / KQ_GROUP) * blocks * KQ_GROUP, blocks,
                             b0, nb, y + t0 * ldy + r0, ldy, assign);
             }
         }
     }
     free(bsums);
+    free(steps);
 }
 
 #endif

@@ -80,34 +80,39 @@ FT_INLINE float ft_sum(ft_vec v) {
 /// Bytes per element.
 FT_INLINE int ft_size(enum float_type type) { return type == FT_F32 ? 4 : 2; }
 
-/// Adds elements [j, j + n) (n ≤ FT_LANES, m its mask) of R rows times T tokens into acc.
-FT_INLINE void ft_step(enum float_type type, int R, int T, const uint8_t *const *w, const float *const *x, int64_t j,
-                       int64_t n, ft_mask m, ft_vec acc[FT_ROWS][4]) {
+/// Adds elements [j, j + n) (n ≤ FT_LANES, m its mask) of R rows times T tokens into acc, and
+/// prefetches the same bytes `ahead` further on into L2 (from memory, one core streams F16 at
+/// ~12 GB/s with the hardware prefetchers alone).
+FT_INLINE void ft_step(enum float_type type, int R, int T, const uint8_t *const *w, size_t ahead,
+                       const float *const *x, int64_t j, int64_t n, ft_mask m, ft_vec acc[FT_ROWS][4]) {
     ft_vec wv[FT_ROWS];
-    for (int r = 0; r < R; r++) wv[r] = ft_load_w(type, w[r] + j * ft_size(type), m, n);
+    for (int r = 0; r < R; r++) {
+        _mm_prefetch((const char *)(w[r] + j * ft_size(type) + ahead), _MM_HINT_T1);
+        wv[r] = ft_load_w(type, w[r] + j * ft_size(type), m, n);
+    }
     for (int t = 0; t < T; t++) {
         ft_vec xv = ft_load_x(x[t] + j, m);
         for (int r = 0; r < R; r++) acc[r][t] = ft_fma(wv[r], xv, acc[r][t]);
     }
 }
 
-/// out[r][t] = Σ_j W_r[j]·x_t[j] for R ≤ FT_ROWS rows and T ≤ 4 tokens.
-FT_INLINE void ft_block(enum float_type type, int R, int T, const uint8_t *const *w, const float *const *x, int64_t k,
-                        float out[FT_ROWS][4]) {
+/// out[r][t] = Σ_j W_r[j]·x_t[j] for R ≤ FT_ROWS rows and T ≤ 4 tokens, prefetching `ahead`.
+FT_INLINE void ft_block(enum float_type type, int R, int T, const uint8_t *const *w, size_t ahead,
+                        const float *const *x, int64_t k, float out[FT_ROWS][4]) {
     ft_vec acc[FT_ROWS][4];
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) acc[r][t] = ft_zero();
     int64_t j = 0;
-    for (; j + FT_LANES <= k; j += FT_LANES) ft_step(type, R, T, w, x, j, FT_LANES, ft_all(), acc);
-    if (j < k) ft_step(type, R, T, w, x, j, k - j, ft_first(k - j), acc);
+    for (; j + FT_LANES <= k; j += FT_LANES) ft_step(type, R, T, w, ahead, x, j, FT_LANES, ft_all(), acc);
+    if (j < k) ft_step(type, R, T, w, ahead, x, j, k - j, ft_first(k - j), acc);
     for (int r = 0; r < R; r++)
         for (int t = 0; t < T; t++) out[r][t] = ft_sum(acc[r][t]);
 }
 
 /// ft_block with R and T as compile-time constants (R either FT_ROWS or 1).
-FT_INLINE void ft_dispatch(enum float_type type, int R, int T, const uint8_t *const *w, const float *const *x,
-                           int64_t k, float out[FT_ROWS][4]) {
-#define FT_CASE(r, t) if (R == r && T == t) { ft_block(type, r, t, w, x, k, out); return; }
+FT_INLINE void ft_dispatch(enum float_type type, int R, int T, const uint8_t *const *w, size_t ahead,
+                           const float *const *x, int64_t k, float out[FT_ROWS][4]) {
+#define FT_CASE(r, t) if (R == r && T == t) { ft_block(type, r, t, w, ahead, x, k, out); return; }
     FT_CASE(FT_ROWS, 1) FT_CASE(FT_ROWS, 2) FT_CASE(FT_ROWS, 3) FT_CASE(FT_ROWS, 4)
     FT_CASE(1, 1) FT_CASE(1, 2) FT_CASE(1, 3) FT_CASE(1, 4)
 #undef FT_CASE
@@ -125,7 +130,7 @@ FT_INLINE void ft_matmul(enum float_type type, CLEX_MATMUL_ARGS) {
             const float *xt[4];
             for (int t = 0; t < T; t++) xt[t] = xf + (t0 + t) * k;
             float out[FT_ROWS][4];
-            ft_dispatch(type, R, T, wr, xt, k, out);
+            ft_dispatch(type, R, T, wr, 2 * FT_ROWS * w_row_bytes, xt, k, out);
             for (int r = 0; r < R; r++)
                 for (int t = 0; t < T; t++) ft_store(&y[(t0 + t) * ldy + r0 + r], out[r][t], accumulate);
         }

@@ -28,8 +28,9 @@ void *clex_block32_scratch(size_t bytes) {
 size_t clex_q8_32_row_bytes(int64_t k) { return (size_t)k + 8 * (size_t)(k / 32); }
 
 #if defined(__AVX2__)
-/// Quantises one block of 32 floats into q; returns Σq and stores the scale in *scale.
-static int32_t quantize_block(const float *x, int8_t *q, float *scale) {
+/// Quantises one block of 32 floats: returns its bytes in element order, Σq in *sum, the scale
+/// in *scale.
+static __m256i quantize_block(const float *x, int32_t *sum, float *scale) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     __m256 v[4], m = _mm256_setzero_ps();
     for (int i = 0; i < 4; i++) {
@@ -44,54 +45,70 @@ static int32_t quantize_block(const float *x, int8_t *q, float *scale) {
     __m256 inv = _mm256_set1_ps(amax > 0 ? 127 / amax : 0);
     __m256i i32[4];
     for (int i = 0; i < 4; i++) i32[i] = _mm256_cvtps_epi32(_mm256_mul_ps(v[i], inv));
-    // the packs work within 128-bit lanes: the dwords (4 elements each) come out as 0 2 4 6 1 3 5 7
-    __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
-    w = _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
-    _mm256_storeu_si256((__m256i *)q, w);
     __m256i s = _mm256_add_epi32(_mm256_add_epi32(i32[0], i32[1]), _mm256_add_epi32(i32[2], i32[3]));
     __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
     s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-    return _mm_cvtsi128_si32(s4);
+    *sum = _mm_cvtsi128_si32(s4);
+    // the packs work within 128-bit lanes: the dwords (4 elements each) come out as 0 2 4 6 1 3 5 7
+    __m256i w = _mm256_packs_epi16(_mm256_packs_epi32(i32[0], i32[1]), _mm256_packs_epi32(i32[2], i32[3]));
+    return _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/// Quantises one row of k elements into the layout of block32.h.
+static void prepare_row(const float *x, int64_t k, char *row) {
+    const int64_t nb = k / 32;
+    float *d = (float *)(row + k);
+    int32_t *s = (int32_t *)(d + nb);
+    for (int64_t b = 0; b < nb; b += 2) {
+        __m256i a = quantize_block(x + 32 * b, s + b, d + b);
+        if (b + 1 == nb) {
+            _mm256_storeu_si256((__m256i *)(row + 32 * b), a);
+            break;
+        }
+        __m256i c = quantize_block(x + 32 * b + 32, s + b + 1, d + b + 1);
+        // interleave the blocks' dwords: A0 B0 A1 B1 … within each 128-bit lane, then lanes
+        __m256i lo = _mm256_unpacklo_epi32(a, c), hi = _mm256_unpackhi_epi32(a, c);
+        _mm256_storeu_si256((__m256i *)(row + 32 * b), _mm256_permute2x128_si256(lo, hi, 0x20));
+        _mm256_storeu_si256((__m256i *)(row + 32 * b + 32), _mm256_permute2x128_si256(lo, hi, 0x31));
+    }
 }
 #else
-/// Quantises one block of 32 floats into q; returns Σq and stores the scale in *scale.
-static int32_t quantize_block(const float *x, int8_t *q, float *scale) {
-    float amax = 0;
-    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
-    *scale = amax / 127;
-    float inv = amax > 0 ? 127 / amax : 0;
-    int32_t sum = 0;
-    for (int j = 0; j < 32; j++) {
-        int v = (int)nearbyintf(x[j] * inv);
-        q[j] = (int8_t)v;
-        sum += v;
+/// Quantises one row of k elements into the layout of block32.h.
+static void prepare_row(const float *x, int64_t k, char *row) {
+    const int64_t nb = k / 32;
+    float *d = (float *)(row + k);
+    int32_t *s = (int32_t *)(d + nb);
+    for (int64_t b = 0; b < nb; b++) {
+        const float *xb = x + 32 * b;
+        float amax = 0;
+        for (int e = 0; e < 32; e++) amax = fmaxf(amax, fabsf(xb[e]));
+        d[b] = amax / 127;
+        float inv = amax > 0 ? 127 / amax : 0;
+        int32_t sum = 0;
+        for (int e = 0; e < 32; e++) {
+            int v = (int)nearbyintf(xb[e] * inv);
+            row[q8_32_offset(b, e, nb)] = (int8_t)v;
+            sum += v;
+        }
+        s[b] = sum;
     }
-    return sum;
 }
 #endif
 
 void clex_q8_32_prepare(const float *x, int64_t tokens, int64_t k, void *xq) {
     size_t bytes = clex_q8_32_row_bytes(k);
-    for (int64_t t = 0; t < tokens; t++) {
-        char *row = (char *)xq + t * bytes;
-        float *d = (float *)(row + k);
-        int32_t *s = (int32_t *)(d + k / 32);
-        for (int64_t b = 0; b < k / 32; b++) {
-            float scale;
-            int32_t sum = quantize_block(x + t * k + 32 * b, (int8_t *)row + 32 * b, &scale);
-            memcpy(d + b, &scale, 4);
-            memcpy(s + b, &sum, 4);
-        }
-    }
+    for (int64_t t = 0; t < tokens; t++) prepare_row(x + t * k, k, (char *)xq + t * bytes);
 }
 
 void clex_q8_32_to_float(const void *xq, int64_t tokens, int64_t k, float *out) {
     size_t bytes = clex_q8_32_row_bytes(k);
+    const int64_t nb = k / 32;
     for (int64_t t = 0; t < tokens; t++) {
         const void *row = (const char *)xq + t * bytes;
         const int8_t *q = q8_32_values(row);
         const float *d = q8_32_scales(row, k);
-        for (int64_t j = 0; j < k; j++) out[t * k + j] = d[j / 32] * (float)q[j];
+        for (int64_t b = 0; b < nb; b++)
+            for (int e = 0; e < 32; e++) out[t * k + 32 * b + e] = d[b] * (float)q[q8_32_offset(b, e, nb)];
     }
 }

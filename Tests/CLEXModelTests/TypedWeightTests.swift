@@ -11,10 +11,11 @@ import Testing
 /// - With Float32 activations (`.float32`), the inference path computes the same Float32 math
 ///   in another summation order: 1e-5 of each row's scale, as `FastInferenceTests`.
 /// - With 8-bit activations (`.q8`, the default), each matrix product rounds its input to 8-bit
-///   blocks (a relative error up to 1/254 per element, averaging out over a dot product); through
-///   two layers the logits move by ~1e-2 of the row scale (blocks of 32), a few times more with
-///   the k-quants' blocks of 256 (one scale per 256 activations). 5e-2 and 1e-1 still fail on
-///   any real mistake (a wrong row, block layout or scale moves logits by O(1)).
+///   blocks (a relative error up to 1/254 per element); through the two layers of this random
+///   model, whose large weights amplify small changes, the logits moved by 3–7e-2 of the row
+///   scale (measured: Q4_0 0.032, Q8_0 0.043, Q4_K 0.045, Q4_1 0.048, Q6_K 0.063). 0.12 still
+///   fails on any real mistake (a wrong row, block layout or scale moves logits by O(1)); the
+///   kernels themselves are checked to 1e-5 against the same rounding (CLEXTensorTests).
 @Suite("inference over typed weights equals the dequantised reference")
 struct TypedWeightTests {
     /// Widths that are whole blocks of every type (k-quants: 256).
@@ -65,11 +66,7 @@ struct TypedWeightTests {
     func quantizedActivations(type: ElementType) throws {
         let model = try Self.model().converted(to: type)
         let error = worstRelativeError(try Self.inferred(model, precision: .q8), try Self.reference(model))
-        let tolerance: Float = switch type.activations {
-        case .float32: 1e-5
-        case .q8Blocks32: 5e-2
-        case .q8Blocks256: 1e-1
-        }
+        let tolerance: Float = type.isQuantized ? 0.12 : 1e-5
         print("TypedWeightTests: \(type) with 8-bit activations: error \(error)")
         #expect(error < tolerance, "\(type): error \(error)")
     }

@@ -337,9 +337,10 @@ enum { B32_TILE_VECS = 3, B32_TILE_TOKENS = 5, B32_TILE_ROWS = 16 * B32_TILE_VEC
 enum { B32_TILE_GROUP = 4 * B32_TILE_ROWS, B32_TILE_BLOCK = 10 * B32_TILE_GROUP };
 
 /// Unpacks n ≤ B32_TILE_ROWS rows starting at w into the tile (rows ≥ n become zero) as unsigned
-/// bytes, 16 rows at a time by gathers.
+/// bytes, 16 rows at a time by gathers. With `prefetch`, also fetches the next tile's rows into L2
+/// meanwhile (for few tokens, when reading the weights is most of the time).
 B32_INLINE void b32_unpack_tile(enum b32_type type, const uint8_t *w, size_t w_row_bytes, int n, int64_t nb,
-                                uint8_t *tile) {
+                                uint8_t *tile, int prefetch) {
     const int bs = b32_block_bytes(type), off = b32_quant_offset(type);
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)w_row_bytes));
@@ -351,6 +352,10 @@ B32_INLINE void b32_unpack_tile(enum b32_type type, const uint8_t *w, size_t w_r
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *block = base + b * bs;
             uint8_t *out = tile + b * B32_TILE_BLOCK + 64 * h;
+            if (prefetch) {  // the next tile is contiguous: 16·bs bytes of it per step
+                const uint8_t *next = w + B32_TILE_ROWS * w_row_bytes + (h * nb + b) * 16 * bs;
+                for (int line = 0; line < 16 * bs; line += 64) _mm_prefetch((const char *)(next + line), _MM_HINT_T1);
+            }
             if (type == B32_Q8_0) {
                 for (int g = 0; g < 8; g++) {
                     __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, rows, block + 2 + 4 * g, 1);
@@ -435,7 +440,7 @@ B32_INLINE void b32_matmul_tiles(enum b32_type type, CLEX_MATMUL_ARGS) {
     uint8_t *tile = clex_block32_scratch((size_t)nb * B32_TILE_BLOCK);
     for (int64_t r0 = 0; r0 < rows; r0 += B32_TILE_ROWS) {
         int n = rows - r0 < B32_TILE_ROWS ? (int)(rows - r0) : B32_TILE_ROWS;
-        b32_unpack_tile(type, (const uint8_t *)w + r0 * w_row_bytes, w_row_bytes, n, nb, tile);
+        b32_unpack_tile(type, (const uint8_t *)w + r0 * w_row_bytes, w_row_bytes, n, nb, tile, tokens < 64);
         const int V = (n + 15) / 16;
         __mmask16 valid[B32_TILE_VECS];
         for (int h = 0; h < V; h++) {

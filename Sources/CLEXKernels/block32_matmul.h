@@ -18,13 +18,17 @@
 //   once, packed into two 64-bit integers by the integer ALUs (a gather, or a word permute over
 //   the group's bytes, was slower). Register blocks of 4 rows × 1 token, 2 × 2 or 1 × up to 4
 //   keep four independent FMA chains; four rows stay in cache while further tokens pass.
-// - Many tokens (prefill, VNNI only): 32 rows at a time are unpacked into a tile where each
+//   Each group also prefetches the same bytes eight rows on into L2.
+// - Many tokens (prefill, VNNI only): 48 rows at a time are unpacked into a tile where each
 //   512-bit register holds the same four elements of 16 rows, so one `vpdpbusd` multiplies 16
-//   rows by four activation bytes broadcast from one token; a register block of 32 rows × 6
-//   tokens keeps 12 integer and 12 float accumulators, and the integer-to-float conversion and
+//   rows by four activation bytes broadcast from one token; a register block of 48 rows × 5
+//   tokens keeps 15 integer and 15 float accumulators, and the integer-to-float conversion and
 //   scaling happen once per block of 32 elements for 16 rows at a time (8 `vpdpbusd` to 3 float
-//   operations). The integer accumulators start at −offset·Σq, exact. The tile (32·k bytes plus
+//   operations). The integer accumulators start at −offset·Σq, exact. The tile (48·k bytes plus
 //   scales, L2-resident) serves every token; unpacking it costs ~3% at 64 tokens.
+// Register widths follow the data: on Zen 4 `vpdpbusd` retires 64 byte products per cycle either
+// way (measured: two 256-bit or one 512-bit per cycle), and a block pair fills 256 bits while
+// 16 rows fill 512.
 #ifndef CLEX_BLOCK32_MATMUL_H
 #define CLEX_BLOCK32_MATMUL_H
 

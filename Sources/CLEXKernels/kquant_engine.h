@@ -19,7 +19,7 @@
 #ifndef CLEX_KQUANT_ENGINE_H
 #define CLEX_KQUANT_ENGINE_H
 
-#if (defined(__AVX512VNNI__) && defined(__AVX512BW__)) || defined(__AVX2__)
+#if (defined(__AVX512VNNI__) && defined(__AVX512BW__)) || (defined(__AVX2__) && defined(__FMA__))
 
 #include <immintrin.h>
 #include <stdlib.h>
@@ -150,7 +150,7 @@ KQ_INLINE void kq_rows(kq_unpack_fn unpack, int int_offset, int block_bytes, int
     }
 }
 
-#else  // AVX2
+#else  // AVX2 and FMA
 
 /// One super-block of one weight row, unpacked for the dot products (AVX2: 32 elements a register).
 typedef struct {

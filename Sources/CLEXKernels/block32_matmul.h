@@ -18,13 +18,17 @@
 //   once, packed into two 64-bit integers by the integer ALUs (a gather, or a word permute over
 //   the group's bytes, was slower). Register blocks of 4 rows × 1 token, 2 × 2 or 1 × up to 4
 //   keep four independent FMA chains; four rows stay in cache while further tokens pass.
-// - Many tokens (prefill, VNNI only): 32 rows at a time are unpacked into a tile where each
+//   Each group also prefetches the same bytes eight rows on into L2.
+// - Many tokens (prefill, VNNI only): 48 rows at a time are unpacked into a tile where each
 //   512-bit register holds the same four elements of 16 rows, so one `vpdpbusd` multiplies 16
-//   rows by four activation bytes broadcast from one token; a register block of 32 rows × 6
-//   tokens keeps 12 integer and 12 float accumulators, and the integer-to-float conversion and
+//   rows by four activation bytes broadcast from one token; a register block of 48 rows × 5
+//   tokens keeps 15 integer and 15 float accumulators, and the integer-to-float conversion and
 //   scaling happen once per block of 32 elements for 16 rows at a time (8 `vpdpbusd` to 3 float
-//   operations). The integer accumulators start at −offset·Σq, exact. The tile (32·k bytes plus
+//   operations). The integer accumulators start at −offset·Σq, exact. The tile (48·k bytes plus
 //   scales, L2-resident) serves every token; unpacking it costs ~3% at 64 tokens.
+// Register widths follow the data: on Zen 4 `vpdpbusd` retires 64 byte products per cycle either
+// way (measured: two 256-bit or one 512-bit per cycle), and a block pair fills 256 bits while
+// 16 rows fill 512.
 #ifndef CLEX_BLOCK32_MATMUL_H
 #define CLEX_BLOCK32_MATMUL_H
 
@@ -229,9 +233,10 @@ B32_INLINE void b32_group(enum b32_type type, int R, int T, int n, __m256i valid
             else if (b32_offset(type)) cor[r][t] = _mm256_fmadd_ps(dd, st[t], cor[r][t]);
         }
     }
-    // keeps the compiler from turning the broadcasts from `scale` into register shuffles, which
-    // compete with the weights' permutes (memory broadcasts need only the load units)
-    __asm__ volatile("" ::: "memory");
+    // with three or four tokens, keeps the compiler from turning the broadcasts from `scale` into
+    // register shuffles, which compete with the weights' permutes (memory broadcasts need only
+    // the load units): +8% at four tokens, −3% at one
+    if (T >= 3) __asm__ volatile("" ::: "memory");
     int i = 0;
     for (; i + 1 < n; i += 2) {
         for (int r = 0; r < R; r++) {
@@ -337,9 +342,10 @@ enum { B32_TILE_VECS = 3, B32_TILE_TOKENS = 5, B32_TILE_ROWS = 16 * B32_TILE_VEC
 enum { B32_TILE_GROUP = 4 * B32_TILE_ROWS, B32_TILE_BLOCK = 10 * B32_TILE_GROUP };
 
 /// Unpacks n ≤ B32_TILE_ROWS rows starting at w into the tile (rows ≥ n become zero) as unsigned
-/// bytes, 16 rows at a time by gathers.
+/// bytes, 16 rows at a time by gathers. With `prefetch`, also fetches the next tile's rows into L2
+/// meanwhile (for few tokens, when reading the weights is most of the time).
 B32_INLINE void b32_unpack_tile(enum b32_type type, const uint8_t *w, size_t w_row_bytes, int n, int64_t nb,
-                                uint8_t *tile) {
+                                uint8_t *tile, int prefetch) {
     const int bs = b32_block_bytes(type), off = b32_quant_offset(type);
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32((int)w_row_bytes));
@@ -351,6 +357,10 @@ B32_INLINE void b32_unpack_tile(enum b32_type type, const uint8_t *w, size_t w_r
         for (int64_t b = 0; b < nb; b++) {
             const uint8_t *block = base + b * bs;
             uint8_t *out = tile + b * B32_TILE_BLOCK + 64 * h;
+            if (prefetch) {  // the next tile is contiguous: 16·bs bytes of it per step
+                const uint8_t *next = w + B32_TILE_ROWS * w_row_bytes + (h * nb + b) * 16 * bs;
+                for (int line = 0; line < 16 * bs; line += 64) _mm_prefetch((const char *)(next + line), _MM_HINT_T1);
+            }
             if (type == B32_Q8_0) {
                 for (int g = 0; g < 8; g++) {
                     __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, rows, block + 2 + 4 * g, 1);
@@ -435,7 +445,7 @@ B32_INLINE void b32_matmul_tiles(enum b32_type type, CLEX_MATMUL_ARGS) {
     uint8_t *tile = clex_block32_scratch((size_t)nb * B32_TILE_BLOCK);
     for (int64_t r0 = 0; r0 < rows; r0 += B32_TILE_ROWS) {
         int n = rows - r0 < B32_TILE_ROWS ? (int)(rows - r0) : B32_TILE_ROWS;
-        b32_unpack_tile(type, (const uint8_t *)w + r0 * w_row_bytes, w_row_bytes, n, nb, tile);
+        b32_unpack_tile(type, (const uint8_t *)w + r0 * w_row_bytes, w_row_bytes, n, nb, tile, tokens < 64);
         const int V = (n + 15) / 16;
         __mmask16 valid[B32_TILE_VECS];
         for (int h = 0; h < V; h++) {

@@ -3,8 +3,9 @@
 // `vcvtph2ps`, BF16 by a 16-bit shift into the high half of a Float32) and multiply it into up to
 // four tokens at a time for four rows at a time (AVX-512: 16 float accumulators; AVX2: two rows,
 // eight accumulators), the rows' weights staying in cache while further tokens pass over them.
-// Four rows also give four independent FMA chains when decoding a single token. Any token count
-// works (prefill of these types normally goes to OpenBLAS).
+// Four rows also give four independent FMA chains when decoding a single token, and the rows
+// eight on are prefetched into L2 meanwhile. Any token count works (prefill of these types
+// normally goes to OpenBLAS).
 #include "block32.h"
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -32,11 +33,17 @@ FT_INLINE ft_vec ft_load_w(enum float_type type, const uint8_t *w, ft_mask m, in
     default: return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, w)), 16));
     }
 }
+/// The activations' lanes set in m, zero elsewhere.
 FT_INLINE ft_vec ft_load_x(const float *x, ft_mask m) { return _mm512_maskz_loadu_ps(m, x); }
+/// All lanes.
 FT_INLINE ft_mask ft_all(void) { return (ft_mask)0xFFFF; }
+/// Lanes < n.
 FT_INLINE ft_mask ft_first(int64_t n) { return (ft_mask)((1u << n) - 1); }
+/// Zero.
 FT_INLINE ft_vec ft_zero(void) { return _mm512_setzero_ps(); }
+/// a·b + c.
 FT_INLINE ft_vec ft_fma(ft_vec a, ft_vec b, ft_vec c) { return _mm512_fmadd_ps(a, b, c); }
+/// The sum of the lanes.
 FT_INLINE float ft_sum(ft_vec v) { return _mm512_reduce_add_ps(v); }
 
 #elif defined(__AVX2__)
@@ -60,13 +67,19 @@ FT_INLINE ft_vec ft_load_w(enum float_type type, const uint8_t *w, ft_mask m, in
     if (type == FT_F16) return _mm256_cvtph_ps(h);
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
 }
+/// The activations' lanes set in m, zero elsewhere.
 FT_INLINE ft_vec ft_load_x(const float *x, ft_mask m) { return _mm256_maskload_ps(x, m); }
+/// All lanes.
 FT_INLINE ft_mask ft_all(void) { return _mm256_set1_epi32(-1); }
+/// Lanes < n.
 FT_INLINE ft_mask ft_first(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
+/// Zero.
 FT_INLINE ft_vec ft_zero(void) { return _mm256_setzero_ps(); }
+/// a·b + c.
 FT_INLINE ft_vec ft_fma(ft_vec a, ft_vec b, ft_vec c) { return _mm256_fmadd_ps(a, b, c); }
+/// The sum of the lanes.
 FT_INLINE float ft_sum(ft_vec v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -169,6 +182,9 @@ FT_INLINE void ft_matmul(enum float_type type, CLEX_MATMUL_ARGS) {
 
 #endif
 
+/// y (+)= W·x for F32 weights and Float32 activations.
 void clex_matmul_f32(CLEX_MATMUL_ARGS) { ft_matmul(FT_F32, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate); }
+/// y (+)= W·x for F16 weights and Float32 activations.
 void clex_matmul_f16(CLEX_MATMUL_ARGS) { ft_matmul(FT_F16, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate); }
+/// y (+)= W·x for BF16 weights and Float32 activations.
 void clex_matmul_bf16(CLEX_MATMUL_ARGS) { ft_matmul(FT_BF16, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate); }

@@ -16,7 +16,7 @@
 // subtracted before the float conversion. Integer sums stay below 2^31 for every type (Q6_K:
 // 16 groups · 128 · 16·32·255 < 2^28).
 //
-// Loops: token groups are built for a chunk of about KQ_CHUNK_BYTES (kept in L2); for each
+// Loops: token groups are built for a chunk of about KG_CHUNK_BYTES (kept in L2); for each
 // 8 rows, the rows' super-blocks are packed once (`kq_wblock`, ~3 KB per super-block for the 8
 // rows) and multiplied by every group of the chunk.
 #ifndef CLEX_KQUANT_GEMM_H

@@ -3,6 +3,7 @@
 // activations: block32_matmul.h holds the kernels, shared with the other blocks of 32.
 #include "block32_matmul.h"
 
+/// y (+)= W·x for Q4_1 weights and q8_32 activations.
 void clex_matmul_q4_1(CLEX_MATMUL_ARGS) {
     b32_matmul(B32_Q4_1, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }

@@ -2,6 +2,9 @@
 // (q8_k.c). Per super-block and token the integer part is exact:
 //   Σ_e w_e·x_e = d_w·d_x·Σ_j sc_j·Σ_{e∈j} q_e·a_e − dmin_w·d_x·Σ_j m_j·(bsum_{2j} + bsum_{2j+1}),
 // the same decomposition as ggml's ggml_vec_dot_q4_K_q8_K (ggml-cpu/quants.c and its x86 version).
+//
+// Paths: AVX-512 VNNI — decoding (≤ 8 tokens) on kquant_engine.h, prefill on kquant_gemm.h;
+// AVX2 — kquant_engine.h for all token counts; otherwise the scalar loops at the end.
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 #include "kquant_engine.h"
@@ -57,6 +60,7 @@ static void pack(const uint8_t *w, kq_wblock *p) {
     p->k = 128 * kg_hsum256(k);
 }
 
+/// The Q4_K matmul (kernels_internal.h): kquant_gemm.h beyond 8 tokens, kquant_engine.h up to 8.
 void clex_matmul_q4_k(CLEX_MATMUL_ARGS) {
     if (tokens > KQ_GROUP)
         kg_matmul(pack, 8, 8, 1, Q4K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
@@ -88,6 +92,7 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
 }
 
+/// The Q4_K matmul (kernels_internal.h) on kquant_engine.h's AVX2 path.
 void clex_matmul_q4_k(CLEX_MATMUL_ARGS) {
     kq_matmul(unpack, 0, Q4K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
@@ -114,6 +119,7 @@ static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
     return kq_half(w) * dx * (float)sumi - kq_half(w + 2) * dx * (float)summ;
 }
 
+/// The Q4_K matmul (kernels_internal.h), scalar: one dot product per row and token.
 void clex_matmul_q4_k(CLEX_MATMUL_ARGS) {
     int64_t blocks = k / KQ_ELEMENTS;
     size_t x_row_bytes = (size_t)blocks * Q8K_BYTES;

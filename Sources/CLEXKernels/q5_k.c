@@ -1,6 +1,9 @@
 // y = W·x for Q5_K weights (ggml's block_q5_K, layout in kquant_blocks.h) and Q8_K activations
 // (q8_k.c): as Q4_K (q4_k.c) with quants of 5 bits, the fifth bit taken from qh (the
 // decomposition of ggml's ggml_vec_dot_q5_K_q8_K).
+//
+// Paths: AVX-512 VNNI — decoding (≤ 8 tokens) on kquant_engine.h, prefill on kquant_gemm.h;
+// AVX2 — kquant_engine.h for all token counts; otherwise the scalar loops at the end.
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 #include "kquant_engine.h"
@@ -62,6 +65,7 @@ static void pack(const uint8_t *w, kq_wblock *p) {
     p->k = 128 * kg_hsum256(k);
 }
 
+/// The Q5_K matmul (kernels_internal.h): kquant_gemm.h beyond 8 tokens, kquant_engine.h up to 8.
 void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
     if (tokens > KQ_GROUP)
         kg_matmul(pack, 8, 8, 1, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
@@ -103,6 +107,7 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
 }
 
+/// The Q5_K matmul (kernels_internal.h) on kquant_engine.h's AVX2 path.
 void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
     kq_matmul(unpack, 0, Q5K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
@@ -131,6 +136,7 @@ static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
     return kq_half(w) * dx * (float)sumi - kq_half(w + 2) * dx * (float)summ;
 }
 
+/// The Q5_K matmul (kernels_internal.h), scalar: one dot product per row and token.
 void clex_matmul_q5_k(CLEX_MATMUL_ARGS) {
     int64_t blocks = k / KQ_ELEMENTS;
     size_t x_row_bytes = (size_t)blocks * Q8K_BYTES;

@@ -3,6 +3,9 @@
 // group of 16 through the activations' sums:
 //   Σ_e w_e·x_e = d_w·d_x·Σ_g s_g·(Σ_{e∈g} q_e·a_e − 32·bsum_g),
 // as ggml's x86 ggml_vec_dot_q6_K_q8_K does.
+//
+// Paths: AVX-512 VNNI — decoding (≤ 8 tokens) on kquant_engine.h, prefill on kquant_gemm.h;
+// AVX2 — kquant_engine.h for all token counts; otherwise the scalar loops at the end.
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 #include "kquant_engine.h"
@@ -60,6 +63,7 @@ static void pack(const uint8_t *w, kq_wblock *p) {
     p->k = 128 * (kg_hsum256(k) - 32 * 16 * scale_sum);
 }
 
+/// The Q6_K matmul (kernels_internal.h): kquant_gemm.h beyond 8 tokens, kquant_engine.h up to 8.
 void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
     if (tokens > KQ_GROUP)
         kg_matmul(pack, 16, 4, 0, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
@@ -92,6 +96,7 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
 }
 
+/// The Q6_K matmul (kernels_internal.h) on kquant_engine.h's AVX2 path.
 void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
     kq_matmul(unpack, 1, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
@@ -120,6 +125,7 @@ static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
     return kq_half(w + Q6K_D) * kq_f32(x + Q8K_D) * (float)sumi;
 }
 
+/// The Q6_K matmul (kernels_internal.h), scalar: one dot product per row and token.
 void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
     int64_t blocks = k / KQ_ELEMENTS;
     size_t x_row_bytes = (size_t)blocks * Q8K_BYTES;

@@ -14,6 +14,7 @@
 #include <immintrin.h>
 #endif
 
+/// One growing buffer per thread, never freed while the thread lives (block32.h).
 void *clex_block32_scratch(size_t bytes) {
     static _Thread_local void *buffer;
     static _Thread_local size_t capacity;
@@ -25,6 +26,7 @@ void *clex_block32_scratch(size_t bytes) {
     return buffer;
 }
 
+/// k bytes of values, then nb scales and nb sums (block32.h).
 size_t clex_q8_32_row_bytes(int64_t k) { return (size_t)k + 8 * (size_t)(k / 32); }
 
 #if defined(__AVX2__)
@@ -96,11 +98,13 @@ static void prepare_row(const float *x, int64_t k, char *row) {
 }
 #endif
 
+/// Quantises `tokens` rows of k floats, one prepared row after another.
 void clex_q8_32_prepare(const float *x, int64_t tokens, int64_t k, void *xq) {
     size_t bytes = clex_q8_32_row_bytes(k);
     for (int64_t t = 0; t < tokens; t++) prepare_row(x + t * k, k, (char *)xq + t * bytes);
 }
 
+/// d·q for every element, in element order: exactly what the kernels multiply by.
 void clex_q8_32_to_float(const void *xq, int64_t tokens, int64_t k, float *out) {
     size_t bytes = clex_q8_32_row_bytes(k);
     const int64_t nb = k / 32;

@@ -14,11 +14,12 @@
 #include "kernels_internal.h"
 #include "kquant_blocks.h"
 
+/// Bytes of one prepared row of `k` elements (a multiple of 256).
 size_t clex_q8_k_row_bytes(int64_t k) {
     return (size_t)(k / KQ_ELEMENTS) * Q8K_BYTES;
 }
 
-/// Writes the 16 bsums of a block's quants.
+/// Writes the 16 sums of 16 quants of a block.
 static void store_bsums(const int8_t *qs, uint8_t *out) {
     for (int g = 0; g < 16; g++) {
         int16_t s = 0;
@@ -79,6 +80,7 @@ static void quantize_block(const float *x, uint8_t *out) { quantize_block_scalar
 
 #endif
 
+/// Quantises `tokens` rows of `k` floats into consecutive Q8_K rows.
 void clex_q8_k_prepare(const float *x, int64_t tokens, int64_t k, void *xq) {
     uint8_t *out = xq;
     int64_t blocks = k / KQ_ELEMENTS;
@@ -87,6 +89,7 @@ void clex_q8_k_prepare(const float *x, int64_t tokens, int64_t k, void *xq) {
             quantize_block(x + t * k + b * KQ_ELEMENTS, out + (t * blocks + b) * Q8K_BYTES);
 }
 
+/// The values the kernels multiply by, d·q, for `tokens` prepared rows.
 void clex_q8_k_to_float(const void *xq, int64_t tokens, int64_t k, float *out) {
     const uint8_t *in = xq;
     int64_t blocks = tokens * (k / KQ_ELEMENTS);

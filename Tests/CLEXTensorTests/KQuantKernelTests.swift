@@ -37,11 +37,12 @@ import Testing
         xq.withUnsafeBytes { clex_activations_to_float(id, $0.baseAddress!, Int64(Self.maxTokens), Int64(k), &xf) }
         wBytes.withUnsafeBytes { type.dequantize($0.baseAddress! + 2, count: wf.count, into: &wf) }
 
-        // activations: every element within half a step (max|x| / 127 of its block of 256)
+        // activations: every element within half a step (max|x| / 127 of its block of 256), up to the
+        // rounding of x·(127 / max) that picks the level
         for block in stride(from: 0, to: x.count, by: 256) {
             let step = x[block..<block + 256].map(abs).max()! / 127
             let worst = (block..<block + 256).map { abs(xf[$0] - x[$0]) }.max()!
-            #expect(worst <= 0.5 * step * (1 + 1e-5), "\(type) activation block \(block / 256): \(worst) > half of \(step)")
+            #expect(worst <= 0.5 * step * (1 + 1e-4), "\(type) activation block \(block / 256): \(worst) > half of \(step)")
         }
 
         // reference [maxTokens][maxRows] and Σ|w||x| for the tolerance

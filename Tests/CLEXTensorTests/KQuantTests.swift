@@ -44,6 +44,36 @@ private func digest(_ values: [Float]) -> UInt64 {
     return h
 }
 
+/// FNV-1a 64 over bytes.
+private func digest(_ bytes: [UInt8]) -> UInt64 {
+    var h: UInt64 = 0xCBF2_9CE4_8422_2325
+    for b in bytes {
+        h ^= UInt64(b)
+        h &*= 0x100_0000_01B3
+    }
+    return h
+}
+
+/// Deterministic quantiser inputs: 48 blocks of normal, all-positive, heavy-tailed and
+/// integer-valued data at three magnitudes.
+private func referenceInputs() -> [Float] {
+    var g = SeededGenerator(seed: 0x51_5541_4E54)
+    var x: [Float] = []
+    for b in 0..<48 {
+        let scale: Float = [1, 1e-3, 40][b % 3]
+        for _ in 0..<256 {
+            let n = g.nextNormal()
+            switch b % 4 {
+            case 0: x.append(n * scale)
+            case 1: x.append((abs(n) + 0.5) * scale)
+            case 2: x.append(n * n * n * scale)
+            default: x.append((n * 3).rounded() * scale)
+            }
+        }
+    }
+    return x
+}
+
 private func half(_ b: [UInt8], _ at: Int) -> Float { Float(Float16(bitPattern: UInt16(b[at]) | UInt16(b[at + 1]) << 8)) }
 
 /// One block's values element by element from the layout (ggml-common.h), in ggml's operation
@@ -143,6 +173,20 @@ private func referenceDequantize(_ type: ElementType, _ b: [UInt8]) -> [Float] {
             }
             let rms = (errorSquares / inputSquares).squareRoot()
             #expect(rms < rmsBound, "\(type) scale \(scale): relative RMS error \(rms)")
+        }
+    }
+
+    /// The digests are of the blocks ggml's quantize_row_q4_K_ref / _q5_K_ref / _q6_K_ref write for
+    /// `referenceInputs()` when built without contracting a·b + c into fused multiply-adds (checked
+    /// with a local build of those functions, which is not part of this repository; with
+    /// contraction, as GCC does by default on FMA hardware, some Q4_K/Q5_K ties go the other way).
+    @Test("quantisation writes ggml's reference blocks byte for byte")
+    func referenceBlocks() {
+        let x = referenceInputs()
+        let expected: [(ElementType, UInt64)] = [(.q4K, 0x02CE_6024_2E90_BA84), (.q5K, 0x2F02_8D35_7286_5775),
+                                                  (.q6K, 0x8B03_138A_7BF4_CA2A)]
+        for (type, want) in expected {
+            #expect(digest(quantized(type, x)) == want, "\(type)")
         }
     }
 

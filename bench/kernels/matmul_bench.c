@@ -5,7 +5,7 @@
 // Arguments: [decode|prefill|all] [type names, e.g. q4_0 f16]. Decode cycles through enough
 // copies of each shape to pass 256 MB (bigger than any L3), so weights stream from memory; its
 // GB/s counts weight bytes read, against a parallel memcpy timed alternately with it (reads +
-// writes per second). Prefill counts 2·rows·k·tokens operations per second and includes the
+// writes per second) and a parallel read-only sum. Prefill counts 2·rows·k·tokens operations per second and includes the
 // activations' preparation. Every figure is the best of several repetitions: on a shared
 // machine, run it more than once.
 #define _GNU_SOURCE
@@ -87,6 +87,24 @@ static void make_copy_buffers(void) {
 static double copy_seconds(void) {
     double t0 = now();
     run_parallel(copy_part, &copy_buffers);
+    return now() - t0;
+}
+
+static volatile uint64_t read_sink;
+
+static void read_part(int thread, void *p) {
+    struct copy_job *c = p;
+    size_t part = c->bytes / THREADS / 8;
+    const uint64_t *src = (const uint64_t *)(c->src + thread * part * 8);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < part; i++) sum += src[i];
+    read_sink = sum;
+}
+
+/// Seconds THREADS threads take to read 256 MB in all (a sum): the roof for reading weights.
+static double read_seconds(void) {
+    double t0 = now();
+    run_parallel(read_part, &copy_buffers);
     return now() - t0;
 }
 
@@ -213,18 +231,21 @@ static void bench_decode(const struct type_info *ti) {
         printf("decode %-5s %-4s %5lld x %-5lld ", ti->name, s->model, (long long)s->rows, (long long)s->k);
         for (size_t tk = 0; tk < sizeof token_counts / sizeof token_counts[0]; tk++) {
             struct mm_job j = make_job(ti, s, count, token_counts[tk]);
-            double best = 1e30, best_copy = 1e30;
+            double best = 1e30, best_copy = 1e30, best_read = 1e30;
             for (int rep = 0; rep < 9; rep++) {
                 double t0 = now();
                 run_parallel(decode_part, &j);
-                double t = now() - t0, c = tk == 0 ? copy_seconds() : 1e30;
+                double t = now() - t0;
                 if (t < best) best = t;
+                if (tk > 0) continue;
+                double c = copy_seconds(), r = read_seconds();
                 if (c < best_copy) best_copy = c;
+                if (r < best_read) best_read = r;
             }
             double gbs = (double)bytes * count / best / 1e9;
             if (tk == 0) {
-                double copy = 2.0 * copy_buffers.bytes / best_copy / 1e9;
-                printf(" t1 %5.1f GB/s (copy %5.1f: %.2f)", gbs, copy, gbs / copy);
+                double copy = 2.0 * copy_buffers.bytes / best_copy / 1e9, read = copy_buffers.bytes / best_read / 1e9;
+                printf(" t1 %5.1f GB/s (copy %5.1f: %.2f; read %5.1f: %.2f)", gbs, copy, gbs / copy, read, gbs / read);
             } else {
                 printf("  t%lld %5.1f", (long long)token_counts[tk], gbs);
             }
@@ -264,8 +285,8 @@ int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "all";
     int decode = strcmp(mode, "prefill") != 0, prefill = strcmp(mode, "decode") != 0;
     make_copy_buffers();
-    printf("kernel path %s, %d threads; copy = parallel memcpy of 256 MB, GB/s of reads + writes, "
-           "best of 9 interleaved with the kernel's\n", clex_kernels_path(), THREADS);
+    printf("kernel path %s, %d threads; copy = parallel memcpy of 256 MB, GB/s of reads + writes; read = "
+           "parallel sum over 256 MB; best of 9 interleaved with the kernel's\n", clex_kernels_path(), THREADS);
     for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
         int chosen = argc <= 2;
         for (int a = 2; a < argc; a++) chosen |= strcmp(argv[a], types[ti].name) == 0;

@@ -189,6 +189,7 @@ extension KQuants {
         }
     }
 
+    /// `256 · blocks` floats at `src` as `blocks` Q4_K super-blocks (ggml's `quantize_row_q4_K_ref`).
     static func quantizeQ4K(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ blocks: Int) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buffer in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { levels in
@@ -208,6 +209,7 @@ extension KQuants {
         }
     }
 
+    /// `256 · blocks` floats at `src` as `blocks` Q5_K super-blocks (ggml's `quantize_row_q5_K_ref`).
     static func quantizeQ5K(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ blocks: Int) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buffer in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { levels in
@@ -230,6 +232,7 @@ extension KQuants {
         }
     }
 
+    /// `256 · blocks` floats at `src` as `blocks` Q6_K super-blocks (ggml's `quantize_row_q6_K_ref`).
     static func quantizeQ6K(_ src: UnsafePointer<Float>, _ dst: UnsafeMutableRawPointer, _ blocks: Int) {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 256) { buffer in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { levels in

@@ -36,6 +36,7 @@ enum KQuants {
         return (sc, m)
     }
 
+    /// `blocks` Q4_K super-blocks at `src` as `256 · blocks` floats (ggml's `dequantize_row_q4_K`).
     static func dequantizeQ4K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ blocks: Int) {
         for b in 0..<blocks {
             let p = src + 144 * b
@@ -52,6 +53,7 @@ enum KQuants {
         }
     }
 
+    /// `blocks` Q5_K super-blocks at `src` as `256 · blocks` floats (ggml's `dequantize_row_q5_K`).
     static func dequantizeQ5K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ blocks: Int) {
         for b in 0..<blocks {
             let p = src + 176 * b
@@ -71,6 +73,7 @@ enum KQuants {
         }
     }
 
+    /// `blocks` Q6_K super-blocks at `src` as `256 · blocks` floats (ggml's `dequantize_row_q6_K`).
     static func dequantizeQ6K(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ blocks: Int) {
         for b in 0..<blocks {
             let p = src + 210 * b

@@ -106,5 +106,7 @@ struct TypedWeightTests {
             #expect(error.description.contains("a context of 1099511627776 tokens") && error.description.contains("available"),
                     "\(error)")
         }
+        #expect(throws: MemoryError.self) { try MemoryBudget.require(1 << 60, for: "a test") }
+        try MemoryBudget.require(1 << 20, for: "a megabyte")
     }
 }

@@ -70,8 +70,13 @@ final class TypedLinear {
         for p in kernelParts { starts.append(starts.last! + p.weight.rows) }
         let total = starts.last!
         let quanta = (total + Self.rowQuantum - 1) / Self.rowQuantum
+        // Decoding streams each matrix once: a few long chunks per thread keep the kernels'
+        // prefetching ahead of the reads. Prefill chunks are smaller (tiles of rows × all tokens)
+        // so that a descheduled thread delays little.
         let work = total * k * tokens
-        let chunks = max(1, min(quanta, max(2 * team.threadCount, min(256, work >> 16))))
+        let chunks = tokens <= LlamaModel.decodeTokenLimit
+            ? max(1, min(quanta, 4 * team.threadCount))
+            : max(1, min(quanta, max(2 * team.threadCount, min(256, work >> 16))))
         let parts = kernelParts
         let sources = parts.map { prepared[format(of: $0.weight.type)]! }
         team.forEachChunk(chunks) { c in

@@ -70,7 +70,8 @@ static inline float clex_load_half(const void *p) {
 }
 
 /// A 64-byte aligned buffer of at least `bytes` bytes owned by the calling thread, reused by its
-/// later calls (kept for the thread's lifetime): the prefill kernels' unpacked weight tiles.
+/// later calls (kept for the thread's lifetime): the prefill kernels' unpacked weight tiles. NULL
+/// when memory runs out.
 void *clex_block32_scratch(size_t bytes);
 
 #endif

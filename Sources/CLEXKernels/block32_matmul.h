@@ -438,11 +438,10 @@ B32_INLINE void b32_tile_dispatch(enum b32_type type, int V, int T, const uint8_
 }
 
 /// The matmul in tiles of B32_TILE_ROWS rows × all tokens, B32_TILE_TOKENS tokens to a register
-/// block.
-B32_INLINE void b32_matmul_tiles(enum b32_type type, CLEX_MATMUL_ARGS) {
+/// block, into the calling thread's scratch `tile` (nb·B32_TILE_BLOCK bytes).
+B32_INLINE void b32_matmul_tiles(enum b32_type type, uint8_t *tile, CLEX_MATMUL_ARGS) {
     const int64_t nb = k / 32;
     const size_t xbytes = clex_q8_32_row_bytes(k);
-    uint8_t *tile = clex_block32_scratch((size_t)nb * B32_TILE_BLOCK);
     for (int64_t r0 = 0; r0 < rows; r0 += B32_TILE_ROWS) {
         int n = rows - r0 < B32_TILE_ROWS ? (int)(rows - r0) : B32_TILE_ROWS;
         b32_unpack_tile(type, (const uint8_t *)w + r0 * w_row_bytes, w_row_bytes, n, nb, tile, tokens < 64);
@@ -470,11 +469,13 @@ B32_INLINE void b32_matmul_tiles(enum b32_type type, CLEX_MATMUL_ARGS) {
 
 #endif
 
-/// The matmul: tiles for many tokens (with VNNI), else rows straight from the weights.
+/// The matmul: tiles for many tokens (with VNNI, and memory for the tile), else rows straight
+/// from the weights.
 B32_INLINE void b32_matmul(enum b32_type type, CLEX_MATMUL_ARGS) {
 #if B32_VNNI
-    if (tokens >= B32_TILE_MIN_TOKENS) {
-        b32_matmul_tiles(type, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
+    uint8_t *tile;
+    if (tokens >= B32_TILE_MIN_TOKENS && (tile = clex_block32_scratch((size_t)(k / 32) * B32_TILE_BLOCK))) {
+        b32_matmul_tiles(type, tile, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
         return;
     }
 #endif

@@ -1,6 +1,6 @@
 // Activations for weights in blocks of 32 (Q4_0, Q4_1, Q8_0): each block of 32 elements of a
 // row becomes int8 values q = round(x/d) (ties to even) with d = amax/127, a Float32 scale d and
-// the integer sum Σq (layout in block32.h). The sum lets the integer kernels multiply by unsigned
+// the integer sum Σq (layout, in interleaved block pairs, in block32.h). The sum lets the integer kernels multiply by unsigned
 // weight bytes and account for the weights' offset afterwards: Σ (n − c)·q = Σ n·q − c·Σq (Q4_0's
 // nibbles with c = 8, Q8_0's bytes moved up by c = 128), and Q4_1's min m adds m·d·Σq.
 //
@@ -14,7 +14,8 @@
 #include <immintrin.h>
 #endif
 
-/// One growing buffer per thread, never freed while the thread lives (block32.h).
+/// One growing buffer per thread, never freed while the thread lives (block32.h); NULL when
+/// memory runs out.
 void *clex_block32_scratch(size_t bytes) {
     static _Thread_local void *buffer;
     static _Thread_local size_t capacity;
@@ -22,6 +23,7 @@ void *clex_block32_scratch(size_t bytes) {
         free(buffer);
         capacity = (bytes + 4095) / 4096 * 4096;
         buffer = aligned_alloc(64, capacity);
+        if (!buffer) capacity = 0;
     }
     return buffer;
 }

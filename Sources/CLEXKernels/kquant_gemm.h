@@ -130,14 +130,16 @@ KG_INLINE void kg_tile(int R, int subs, int quads, int has_mins, const kq_wblock
                 for (int i = 0; i < R; i++) f[i] = _mm512_fnmadd_ps(_mm512_set1_ps(w[i].mins[j]), sx, f[i]);
             }
     }
-    for (int i = 0; i < R; i++) {
-        float out[KG_TOKENS];
-        _mm512_storeu_ps(out, f[i]);
-        for (int t = 0; t < n; t++) {
+    // token by token, so that each token's R results go out together (strided by rows they
+    // would touch every token's cache line R times; with ldy a multiple of 1024 those lines all
+    // share one L1 set)
+    float out[KG_ROWS][KG_TOKENS];
+    for (int i = 0; i < R; i++) _mm512_storeu_ps(out[i], f[i]);
+    for (int t = 0; t < n; t++)
+        for (int i = 0; i < R; i++) {
             float *dst = y + t * ldy + i;
-            *dst = accumulate ? *dst + out[t] : out[t];
+            *dst = accumulate ? *dst + out[i][t] : out[i][t];
         }
-    }
 }
 
 /// kg_tile for a run-time R in 1…KG_ROWS.

@@ -32,6 +32,7 @@
 #define CLEX_KQUANT_BLOCKS_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__F16C__)
 #include <immintrin.h>
@@ -81,6 +82,15 @@ static inline int16_t kq_i16(const uint8_t *p) {
     int16_t v;
     memcpy(&v, p, 2);
     return v;
+}
+
+/// `bytes` of scratch aligned to a cache line (the size rounded up to one, as aligned_alloc
+/// requires). A kernel cannot report failure, so running out of memory for a few kilobytes to
+/// megabytes of scratch aborts.
+static inline void *kq_alloc(size_t bytes) {
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) abort();
+    return p;
 }
 
 /// Unpacks the eight 6-bit scales and mins of a Q4_K/Q5_K super-block from its 12 packed bytes

@@ -243,12 +243,10 @@ KQ_INLINE void kq_matmul(kq_unpack_fn unpack, int int_offset, int block_bytes, c
     size_t x_row = (size_t)blocks * Q8K_BYTES;
     float *bsums = NULL;
     if (!int_offset) {
-        bsums = aligned_alloc(64, sizeof(float) * 16 * (size_t)(tokens * blocks));
-        if (!bsums) abort();
+        bsums = kq_alloc(sizeof(float) * 16 * (size_t)(tokens * blocks));
         kq_bsum_table(xq, tokens, blocks, bsums);
     }
-    float *steps = aligned_alloc(64, sizeof(float) * KQ_GROUP * (size_t)(((tokens + KQ_GROUP - 1) / KQ_GROUP) * blocks));
-    if (!steps) abort();
+    float *steps = kq_alloc(sizeof(float) * KQ_GROUP * (size_t)(((tokens + KQ_GROUP - 1) / KQ_GROUP) * blocks));
     kq_step_table(xq, tokens, blocks, steps);
     int64_t group = tokens < KQ_GROUP ? tokens : KQ_GROUP;
     int64_t slice = group <= 2 ? blocks : KQ_SLICE_ELEMENTS / KQ_ELEMENTS / group;

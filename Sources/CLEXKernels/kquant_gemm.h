@@ -167,9 +167,8 @@ KG_INLINE void kg_matmul(kq_pack_fn pack, int subs, int quads, int has_mins, int
     int64_t groups = (tokens + KG_TOKENS - 1) / KG_TOKENS;
     int64_t chunk = KG_CHUNK_BYTES / (int64_t)(slice * sizeof(kq_xblock));
     chunk = chunk < 1 ? 1 : chunk > groups ? groups : chunk;
-    kq_xblock *xb = aligned_alloc(64, sizeof(kq_xblock) * (size_t)(chunk * slice));
-    kq_wblock *panel = aligned_alloc(64, sizeof(kq_wblock) * (size_t)(slice * KG_ROWS));
-    if (!xb || !panel) abort();
+    kq_xblock *xb = kq_alloc(sizeof(kq_xblock) * (size_t)(chunk * slice));
+    kq_wblock *panel = kq_alloc(sizeof(kq_wblock) * (size_t)(slice * KG_ROWS));
     for (int64_t b0 = 0; b0 < blocks; b0 += slice) {
         int64_t nb = blocks - b0 < slice ? blocks - b0 : slice;
         int add = accumulate || b0 > 0;

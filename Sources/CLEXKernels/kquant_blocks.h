@@ -1,5 +1,6 @@
-// Byte layouts shared by the k-quant kernels (q4_k.c, q5_k.c, q6_k.c) and their activations
-// (q8_k.c). The weight blocks are ggml's (ggml-common.h: block_q4_K, block_q5_K, block_q6_K),
+// Byte layouts (and a few helpers) shared by the k-quant kernels (q4_k.c, q5_k.c, q6_k.c) and
+// their activations (q8_k.c). The weight blocks are ggml's (ggml-common.h: block_q4_K, block_q5_K,
+// block_q6_K),
 // read where they lie, so every multi-byte field is read unaligned and little-endian. A
 // super-block covers 256 consecutive elements of a row.
 //

@@ -1,5 +1,6 @@
-// Byte layouts shared by the k-quant kernels (q4_k.c, q5_k.c, q6_k.c) and their activations
-// (q8_k.c). The weight blocks are ggml's (ggml-common.h: block_q4_K, block_q5_K, block_q6_K),
+// Byte layouts (and a few helpers) shared by the k-quant kernels (q4_k.c, q5_k.c, q6_k.c) and
+// their activations (q8_k.c). The weight blocks are ggml's (ggml-common.h: block_q4_K, block_q5_K,
+// block_q6_K),
 // read where they lie, so every multi-byte field is read unaligned and little-endian. A
 // super-block covers 256 consecutive elements of a row.
 //
@@ -32,6 +33,7 @@
 #define CLEX_KQUANT_BLOCKS_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__F16C__)
 #include <immintrin.h>
@@ -81,6 +83,15 @@ static inline int16_t kq_i16(const uint8_t *p) {
     int16_t v;
     memcpy(&v, p, 2);
     return v;
+}
+
+/// `bytes` of scratch aligned to a cache line (the size rounded up to one, as aligned_alloc
+/// requires). A kernel cannot report failure, so running out of memory for a few kilobytes to
+/// megabytes of scratch aborts.
+static inline void *kq_alloc(size_t bytes) {
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) abort();
+    return p;
 }
 
 /// Unpacks the eight 6-bit scales and mins of a Q4_K/Q5_K super-block from its 12 packed bytes

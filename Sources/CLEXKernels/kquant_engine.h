@@ -178,8 +178,10 @@ KQ_INLINE __m256i kq_dot_int(const kq_block *u, const uint8_t *x, int int_offset
         __m256i pairs = _mm256_maddubs_epi16(u->q[j], _mm256_loadu_si256((const __m256i *)(x + Q8K_QS + 32 * j)));
         acc = _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, u->scale[j]));
     }
-    if (int_offset)
-        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(u->offset_words, _mm256_loadu_si256((const __m256i *)(x + Q8K_BSUMS))));
+    if (int_offset) {
+        __m256i bsums = _mm256_loadu_si256((const __m256i *)(x + Q8K_BSUMS));
+        acc = _mm256_add_epi32(acc, _mm256_madd_epi16(u->offset_words, bsums));
+    }
     return acc;
 }
 
@@ -227,7 +229,8 @@ KQ_INLINE void kq_rows_any(kq_unpack_fn unpack, int int_offset, int block_bytes,
                            int assign) {
     switch (T) {
 #define KQ_ROWS_CASE(N) \
-    case N: kq_rows(unpack, int_offset, block_bytes, N, w, w_row_bytes, rows, xq, x_row, bsums, steps, blocks, b0, nb, y, ldy, assign); break;
+    case N: kq_rows(unpack, int_offset, block_bytes, N, w, w_row_bytes, rows, xq, x_row, bsums, steps, blocks, \
+                    b0, nb, y, ldy, assign); break;
     KQ_ROWS_CASE(1) KQ_ROWS_CASE(2) KQ_ROWS_CASE(3) KQ_ROWS_CASE(4)
     KQ_ROWS_CASE(5) KQ_ROWS_CASE(6) KQ_ROWS_CASE(7) KQ_ROWS_CASE(8)
 #undef KQ_ROWS_CASE
@@ -243,12 +246,10 @@ KQ_INLINE void kq_matmul(kq_unpack_fn unpack, int int_offset, int block_bytes, c
     size_t x_row = (size_t)blocks * Q8K_BYTES;
     float *bsums = NULL;
     if (!int_offset) {
-        bsums = aligned_alloc(64, sizeof(float) * 16 * (size_t)(tokens * blocks));
-        if (!bsums) abort();
+        bsums = kq_alloc(sizeof(float) * 16 * (size_t)(tokens * blocks));
         kq_bsum_table(xq, tokens, blocks, bsums);
     }
-    float *steps = aligned_alloc(64, sizeof(float) * KQ_GROUP * (size_t)(((tokens + KQ_GROUP - 1) / KQ_GROUP) * blocks));
-    if (!steps) abort();
+    float *steps = kq_alloc(sizeof(float) * KQ_GROUP * (size_t)(((tokens + KQ_GROUP - 1) / KQ_GROUP) * blocks));
     kq_step_table(xq, tokens, blocks, steps);
     int64_t group = tokens < KQ_GROUP ? tokens : KQ_GROUP;
     int64_t slice = group <= 2 ? blocks : KQ_SLICE_ELEMENTS / KQ_ELEMENTS / group;
@@ -260,10 +261,10 @@ KQ_INLINE void kq_matmul(kq_unpack_fn unpack, int int_offset, int block_bytes, c
             int64_t nr = rows - r0 < row_block ? rows - r0 : row_block;
             for (int64_t t0 = 0; t0 < tokens; t0 += KQ_GROUP) {
                 int T = (int)(tokens - t0 < KQ_GROUP ? tokens - t0 : KQ_GROUP);
-                kq_rows_any(unpack, int_offset, block_bytes, T, (const uint8_t *)w + (size_t)r0 * w_row_bytes, w_row_bytes,
-                            nr, (const uint8_t *)xq + t0 * x_row, x_row, bsums ? bsums + t0 * blocks * 16 : NULL,
-                            steps + (t0 / KQ_GROUP) * blocks * KQ_GROUP, blocks,
-                            b0, nb, y + t0 * ldy + r0, ldy, assign);
+                kq_rows_any(unpack, int_offset, block_bytes, T, (const uint8_t *)w + (size_t)r0 * w_row_bytes,
+                            w_row_bytes, nr, (const uint8_t *)xq + t0 * x_row, x_row,
+                            bsums ? bsums + t0 * blocks * 16 : NULL, steps + (t0 / KQ_GROUP) * blocks * KQ_GROUP,
+                            blocks, b0, nb, y + t0 * ldy + r0, ldy, assign);
             }
         }
     }

@@ -16,8 +16,9 @@
 // subtracted before the float conversion. Integer sums stay below 2^31 for every type (Q6_K:
 // 16 groups · 128 · 16·32·255 < 2^28).
 //
-// Loops: token groups are built for a chunk of about KG_CHUNK_BYTES (kept in L2); for each
-// 8 rows, the rows' super-blocks are packed once (`kq_wblock`, ~3 KB per super-block for the 8
+// Loops: the row is cut into slices of at most KG_SLICE super-blocks; for each slice, token
+// groups are built for a chunk of about KG_CHUNK_BYTES (kept in L2), and for each 8 rows the
+// rows' super-blocks of the slice are packed once (`kq_wblock`, ~3 KB per super-block for the 8
 // rows) and multiplied by every group of the chunk.
 #ifndef CLEX_KQUANT_GEMM_H
 #define CLEX_KQUANT_GEMM_H
@@ -32,7 +33,7 @@
 
 #define KG_INLINE static inline __attribute__((always_inline))
 
-enum { KG_TOKENS = 16, KG_ROWS = 8, KG_CHUNK_BYTES = 384 * 1024 };
+enum { KG_TOKENS = 16, KG_ROWS = 8, KG_SLICE = 16, KG_CHUNK_BYTES = 384 * 1024 };
 
 /// One super-block of one weight row, packed for the prefill engine.
 typedef struct {
@@ -63,9 +64,11 @@ KG_INLINE int32_t kg_hsum256(__m256i v) {
     return _mm_cvtsi128_si32(s);
 }
 
-/// Interleaves tokens [t0, t0 + n) (n ≤ 16) of the Q8_K rows at `xq` into `blocks` kq_xblocks.
-KG_INLINE void kg_build_tokens(const uint8_t *xq, size_t x_row, int64_t t0, int n, int64_t blocks, kq_xblock *out) {
-    for (int64_t b = 0; b < blocks; b++) {
+/// Interleaves super-blocks [b0, b0 + nb) of tokens [t0, t0 + n) (n ≤ 16) of the Q8_K rows at `xq`
+/// into nb kq_xblocks.
+KG_INLINE void kg_build_tokens(const uint8_t *xq, size_t x_row, int64_t t0, int n, int64_t b0, int64_t nb,
+                               kq_xblock *out) {
+    for (int64_t b = 0; b < nb; b++) {
         kq_xblock *o = out + b;
         for (int t = 0; t < KG_TOKENS; t++) {
             if (t >= n) {
@@ -74,7 +77,7 @@ KG_INLINE void kg_build_tokens(const uint8_t *xq, size_t x_row, int64_t t0, int 
                 for (int j = 0; j < 8; j++) o->sx[j][t] = 0;
                 continue;
             }
-            const uint8_t *src = xq + (size_t)(t0 + t) * x_row + b * Q8K_BYTES;
+            const uint8_t *src = xq + (size_t)(t0 + t) * x_row + (b0 + b) * Q8K_BYTES;
             for (int i = 0; i < 64; i++) {
                 uint32_t v;
                 memcpy(&v, src + Q8K_QS + 4 * i, 4);
@@ -127,14 +130,16 @@ KG_INLINE void kg_tile(int R, int subs, int quads, int has_mins, const kq_wblock
                 for (int i = 0; i < R; i++) f[i] = _mm512_fnmadd_ps(_mm512_set1_ps(w[i].mins[j]), sx, f[i]);
             }
     }
-    for (int i = 0; i < R; i++) {
-        float out[KG_TOKENS];
-        _mm512_storeu_ps(out, f[i]);
-        for (int t = 0; t < n; t++) {
+    // token by token, so that each token's R results go out together (strided by rows they
+    // would touch every token's cache line R times; with ldy a multiple of 1024 those lines all
+    // share one L1 set)
+    float out[KG_ROWS][KG_TOKENS];
+    for (int i = 0; i < R; i++) _mm512_storeu_ps(out[i], f[i]);
+    for (int t = 0; t < n; t++)
+        for (int i = 0; i < R; i++) {
             float *dst = y + t * ldy + i;
-            *dst = accumulate ? *dst + out[t] : out[t];
+            *dst = accumulate ? *dst + out[i][t] : out[i][t];
         }
-    }
 }
 
 /// kg_tile for a run-time R in 1…KG_ROWS.
@@ -149,35 +154,42 @@ KG_INLINE void kg_tile_any(int R, int subs, int quads, int has_mins, const kq_wb
     }
 }
 
-/// The prefill matmul (CLEX_MATMUL_ARGS) with the type's packing and sub-block shape.
+/// The prefill matmul (CLEX_MATMUL_ARGS) with the type's packing and sub-block shape. The row is
+/// cut into even slices of at most KG_SLICE super-blocks so that a chunk of several token groups
+/// fits KG_CHUNK_BYTES whatever k is: packing a panel is then paid once per chunk of tokens
+/// (≥ 64 for every slice), and each slice adds its part to y.
 KG_INLINE void kg_matmul(kq_pack_fn pack, int subs, int quads, int has_mins, int block_bytes, const void *w,
                          size_t w_row_bytes, int64_t rows, const void *xq, int64_t tokens, int64_t k, float *y,
                          int64_t ldy, int accumulate) {
     int64_t blocks = k / KQ_ELEMENTS;
     size_t x_row = (size_t)blocks * Q8K_BYTES;
+    int64_t slices = (blocks + KG_SLICE - 1) / KG_SLICE, slice = (blocks + slices - 1) / slices;
     int64_t groups = (tokens + KG_TOKENS - 1) / KG_TOKENS;
-    int64_t chunk = KG_CHUNK_BYTES / (int64_t)(blocks * sizeof(kq_xblock));
+    int64_t chunk = KG_CHUNK_BYTES / (int64_t)(slice * sizeof(kq_xblock));
     chunk = chunk < 1 ? 1 : chunk > groups ? groups : chunk;
-    kq_xblock *xb = aligned_alloc(64, sizeof(kq_xblock) * (size_t)(chunk * blocks));
-    kq_wblock *panel = aligned_alloc(64, sizeof(kq_wblock) * (size_t)(blocks * KG_ROWS));
-    if (!xb || !panel) abort();
-    for (int64_t g0 = 0; g0 < groups; g0 += chunk) {
-        int64_t ng = groups - g0 < chunk ? groups - g0 : chunk;
-        for (int64_t g = 0; g < ng; g++) {
-            int64_t t0 = (g0 + g) * KG_TOKENS;
-            int n = (int)(tokens - t0 < KG_TOKENS ? tokens - t0 : KG_TOKENS);
-            kg_build_tokens(xq, x_row, t0, n, blocks, xb + g * blocks);
-        }
-        for (int64_t r0 = 0; r0 < rows; r0 += KG_ROWS) {
-            int R = (int)(rows - r0 < KG_ROWS ? rows - r0 : KG_ROWS);
-            for (int64_t b = 0; b < blocks; b++)
-                for (int i = 0; i < R; i++)
-                    pack((const uint8_t *)w + (size_t)(r0 + i) * w_row_bytes + b * block_bytes, panel + b * KG_ROWS + i);
+    kq_xblock *xb = kq_alloc(sizeof(kq_xblock) * (size_t)(chunk * slice));
+    kq_wblock *panel = kq_alloc(sizeof(kq_wblock) * (size_t)(slice * KG_ROWS));
+    for (int64_t b0 = 0; b0 < blocks; b0 += slice) {
+        int64_t nb = blocks - b0 < slice ? blocks - b0 : slice;
+        int add = accumulate || b0 > 0;
+        for (int64_t g0 = 0; g0 < groups; g0 += chunk) {
+            int64_t ng = groups - g0 < chunk ? groups - g0 : chunk;
             for (int64_t g = 0; g < ng; g++) {
                 int64_t t0 = (g0 + g) * KG_TOKENS;
                 int n = (int)(tokens - t0 < KG_TOKENS ? tokens - t0 : KG_TOKENS);
-                kg_tile_any(R, subs, quads, has_mins, panel, xb + g * blocks, blocks, n, y + t0 * ldy + r0, ldy,
-                            accumulate);
+                kg_build_tokens(xq, x_row, t0, n, b0, nb, xb + g * nb);
+            }
+            for (int64_t r0 = 0; r0 < rows; r0 += KG_ROWS) {
+                int R = (int)(rows - r0 < KG_ROWS ? rows - r0 : KG_ROWS);
+                for (int64_t b = 0; b < nb; b++)
+                    for (int i = 0; i < R; i++)
+                        pack((const uint8_t *)w + (size_t)(r0 + i) * w_row_bytes + (b0 + b) * block_bytes,
+                             panel + b * KG_ROWS + i);
+                for (int64_t g = 0; g < ng; g++) {
+                    int64_t t0 = (g0 + g) * KG_TOKENS;
+                    int n = (int)(tokens - t0 < KG_TOKENS ? tokens - t0 : KG_TOKENS);
+                    kg_tile_any(R, subs, quads, has_mins, panel, xb + g * nb, nb, n, y + t0 * ldy + r0, ldy, add);
+                }
             }
         }
     }

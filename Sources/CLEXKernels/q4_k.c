@@ -88,7 +88,8 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
     for (int h = 0; h < 2; h++) {
         const uint8_t *mh = m + 4 * h;
-        u->offset[h] = _mm256_mul_ps(_mm256_set1_ps(dmin), _mm256_setr_ps(mh[0], mh[0], mh[1], mh[1], mh[2], mh[2], mh[3], mh[3]));
+        __m256 pairs = _mm256_setr_ps(mh[0], mh[0], mh[1], mh[1], mh[2], mh[2], mh[3], mh[3]);
+        u->offset[h] = _mm256_mul_ps(_mm256_set1_ps(dmin), pairs);
     }
 }
 

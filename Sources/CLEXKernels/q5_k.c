@@ -33,7 +33,8 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
         u->scale[j] = _mm512_permutexvar_epi16(kq_two_words(2 * j, 2 * j + 1), words);
         __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w + Q5K_QS + 32 * j)));
         __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, kq_two_words(0, 4)), _mm512_set1_epi8(15));
-        __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))), _mm256_set1_epi8((char)(1 << (2 * j + 1))), 1);
+        __m512i bit = _mm512_inserti64x4(_mm512_set1_epi8((char)(1 << (2 * j))),
+                                         _mm256_set1_epi8((char)(1 << (2 * j + 1))), 1);
         u->q[j] = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(high, bit), q, _mm512_set1_epi8(16));
     }
 }
@@ -103,7 +104,8 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
     }
     for (int h = 0; h < 2; h++) {
         const uint8_t *mh = m + 4 * h;
-        u->offset[h] = _mm256_mul_ps(_mm256_set1_ps(dmin), _mm256_setr_ps(mh[0], mh[0], mh[1], mh[1], mh[2], mh[2], mh[3], mh[3]));
+        __m256 pairs = _mm256_setr_ps(mh[0], mh[0], mh[1], mh[1], mh[2], mh[2], mh[3], mh[3]);
+        u->offset[h] = _mm256_mul_ps(_mm256_set1_ps(dmin), pairs);
     }
 }
 

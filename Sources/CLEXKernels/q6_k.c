@@ -33,7 +33,8 @@ static inline __attribute__((always_inline)) void unpack(const uint8_t *w, kq_bl
         u->q[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(low, 4), nibble),
                                           _mm512_and_si512(_mm512_srlv_epi16(high, kq_two_words(0, 2)), top));
     }
-    for (int j = 0; j < 4; j++) u->scale[j] = _mm512_permutexvar_epi16(kq_four_words(4 * j, 4 * j + 1, 4 * j + 2, 4 * j + 3), words);
+    for (int j = 0; j < 4; j++)
+        u->scale[j] = _mm512_permutexvar_epi16(kq_four_words(4 * j, 4 * j + 1, 4 * j + 2, 4 * j + 3), words);
 }
 
 /// Packs a Q6_K super-block for kquant_gemm.h: q − 32 as signed bytes in element order, the

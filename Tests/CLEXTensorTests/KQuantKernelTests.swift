@@ -32,7 +32,9 @@ import Testing
         var xf = [Float](repeating: 0, count: x.count)
         var wf = [Float](repeating: 0, count: Self.maxRows * k)
         x.withUnsafeBufferPointer { xp in
-            xq.withUnsafeMutableBytes { clex_prepare_activations(id, xp.baseAddress!, Int64(Self.maxTokens), Int64(k), $0.baseAddress!) }
+            xq.withUnsafeMutableBytes {
+                clex_prepare_activations(id, xp.baseAddress!, Int64(Self.maxTokens), Int64(k), $0.baseAddress!)
+            }
         }
         xq.withUnsafeBytes { clex_activations_to_float(id, $0.baseAddress!, Int64(Self.maxTokens), Int64(k), &xf) }
         wBytes.withUnsafeBytes { type.dequantize($0.baseAddress! + 2, count: wf.count, into: &wf) }
@@ -42,7 +44,8 @@ import Testing
         for block in stride(from: 0, to: x.count, by: 256) {
             let step = x[block..<block + 256].map(abs).max()! / 127
             let worst = (block..<block + 256).map { abs(xf[$0] - x[$0]) }.max()!
-            #expect(worst <= 0.5 * step * (1 + 1e-4), "\(type) activation block \(block / 256): \(worst) > half of \(step)")
+            #expect(worst <= 0.5 * step * (1 + 1e-4),
+                    "\(type) activation block \(block / 256): \(worst) > half of \(step)")
         }
 
         // reference [maxTokens][maxRows] and Σ|w||x| for the tolerance
@@ -86,7 +89,8 @@ import Testing
                             if !ok {
                                 failures += 1
                                 if failures <= 5 {
-                                    Issue.record("\(type) k \(k) rows \(rows) tokens \(tokens) accumulate \(accumulate) y[\(t), \(r)] = \(got)")
+                                    let shape = "\(type) k \(k) rows \(rows) tokens \(tokens)"
+                                    Issue.record("\(shape) accumulate \(accumulate) y[\(t), \(r)] = \(got)")
                                 }
                             }
                         }

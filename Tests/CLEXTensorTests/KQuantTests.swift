@@ -22,13 +22,17 @@ private func randomBlocks(_ type: ElementType, count: Int, generator g: inout Se
 private func dequantized(_ type: ElementType, _ bytes: [UInt8]) -> [Float] {
     let count = bytes.count / type.bytesPerBlock * type.blockSize
     var out = [Float](repeating: .nan, count: count)
-    bytes.withUnsafeBytes { src in out.withUnsafeMutableBufferPointer { type.dequantize(src.baseAddress!, count: count, into: $0.baseAddress!) } }
+    bytes.withUnsafeBytes { src in
+        out.withUnsafeMutableBufferPointer { type.dequantize(src.baseAddress!, count: count, into: $0.baseAddress!) }
+    }
     return out
 }
 
 private func quantized(_ type: ElementType, _ values: [Float]) -> [UInt8] {
     var out = [UInt8](repeating: 0xAA, count: type.byteCount(elements: values.count)!)
-    values.withUnsafeBufferPointer { src in out.withUnsafeMutableBytes { type.quantize(src.baseAddress!, count: values.count, into: $0.baseAddress!) } }
+    values.withUnsafeBufferPointer { src in
+        out.withUnsafeMutableBytes { type.quantize(src.baseAddress!, count: values.count, into: $0.baseAddress!) }
+    }
     return out
 }
 
@@ -74,7 +78,10 @@ private func referenceInputs() -> [Float] {
     return x
 }
 
-private func half(_ b: [UInt8], _ at: Int) -> Float { Float(Float16(bitPattern: UInt16(b[at]) | UInt16(b[at + 1]) << 8)) }
+/// The little-endian half at b[at] as a float.
+private func half(_ b: [UInt8], _ at: Int) -> Float {
+    Float(Float16(bitPattern: UInt16(b[at]) | UInt16(b[at + 1]) << 8))
+}
 
 /// One block's values element by element from the layout (ggml-common.h), in ggml's operation
 /// order, independent of the library's vectorised code.

@@ -77,7 +77,8 @@ static void *run_job(void *arg) {
     spin_barrier();
     if (j->copy_src) {
         size_t half = j->copy_bytes / THREADS;
-        for (int i = 0; i < j->iterations; i++) memcpy(j->copy_dst + j->thread * half, j->copy_src + j->thread * half, half);
+        for (int i = 0; i < j->iterations; i++)
+            memcpy(j->copy_dst + j->thread * half, j->copy_src + j->thread * half, half);
         return NULL;
     }
     int64_t r0 = j->rows * j->thread / THREADS, r1 = j->rows * (j->thread + 1) / THREADS;
@@ -197,7 +198,8 @@ static void decode(int type, double copy_rate, int reps) {
 }
 
 static void prefill(int type, int reps) {
-    printf("\n%s prefill (GOP/s = 2·rows·k·tokens / s; activation preparation timed apart, 1 thread)\n", type_name(type));
+    printf("\n%s prefill (GOP/s = 2·rows·k·tokens / s; activation preparation timed apart, 1 thread)\n",
+           type_name(type));
     printf("%-13s %10s %10s %12s\n", "shape", "t=256", "t=512", "prepare 512");
     for (int s = 0; s < SHAPES; s++) {
         int64_t rows = shapes[s][0], k = shapes[s][1];

@@ -97,7 +97,8 @@ int main(void) {
                     }
                     double *wd = malloc(sizeof(double) * k * rows);
                     for (int r = 0; r < rows; r++)
-                        for (int e = 0; e < k; e++) wd[r * k + e] = weight(type, w + r * row_bytes + (e / 256) * bb, e % 256);
+                        for (int e = 0; e < k; e++)
+                            wd[r * k + e] = weight(type, w + r * row_bytes + (e / 256) * bb, e % 256);
                     int ldy = rows + 3;
                     float *y = malloc(sizeof(float) * ldy * tokens);
                     for (int accumulate = 0; accumulate < 2; accumulate++) {
@@ -119,8 +120,8 @@ int main(void) {
                                 worst = err > worst ? err : worst;
                                 if (err > 1e-5) {
                                     if (failures < 10)
-                                        printf("type %d k %d rows %d tokens %d accumulate %d y[%d, %d] = %g, want %g\n", type, k,
-                                               rows, tokens, accumulate, t, r, got, s);
+                                        printf("type %d k %d rows %d tokens %d accumulate %d y[%d, %d] = %g, want %g\n",
+                                               type, k, rows, tokens, accumulate, t, r, got, s);
                                     failures++;
                                 }
                             }

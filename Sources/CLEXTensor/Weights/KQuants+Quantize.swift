@@ -271,8 +271,9 @@ extension KQuants {
                         for i in 0..<32 {
                             let e = 128 * h + i
                             let (q0, q1, q2, q3) = (l[e], l[e + 32], l[e + 64], l[e + 96])
-                            y.storeBytes(of: q0 & 0x0F | (q2 & 0x0F) << 4, toByteOffset: 64 * h + i, as: UInt8.self)
-                            y.storeBytes(of: q1 & 0x0F | (q3 & 0x0F) << 4, toByteOffset: 64 * h + 32 + i, as: UInt8.self)
+                            let (low, high) = (64 * h + i, 64 * h + 32 + i)
+                            y.storeBytes(of: q0 & 0x0F | (q2 & 0x0F) << 4, toByteOffset: low, as: UInt8.self)
+                            y.storeBytes(of: q1 & 0x0F | (q3 & 0x0F) << 4, toByteOffset: high, as: UInt8.self)
                             y.storeBytes(of: q0 >> 4 | (q1 >> 4) << 2 | (q2 >> 4) << 4 | (q3 >> 4) << 6,
                                          toByteOffset: 128 + 32 * h + i, as: UInt8.self)
                         }

@@ -47,8 +47,9 @@ enum KQuants {
                 let q = p.loadUnaligned(fromByteOffset: 16 + 32 * c, as: SIMD32<UInt8>.self)
                 let (d1, m1) = (d * Float(sc[2 * c]), dmin * Float(m[2 * c]))
                 let (d2, m2) = (d * Float(sc[2 * c + 1]), dmin * Float(m[2 * c + 1]))
-                out.storeBytes(of: d1 * SIMD32<Float>(q & 0x0F) - m1, toByteOffset: 256 * c, as: SIMD32<Float>.self)
-                out.storeBytes(of: d2 * SIMD32<Float>(q &>> 4) - m2, toByteOffset: 256 * c + 128, as: SIMD32<Float>.self)
+                let (low, high) = (d1 * SIMD32<Float>(q & 0x0F) - m1, d2 * SIMD32<Float>(q &>> 4) - m2)
+                out.storeBytes(of: low, toByteOffset: 256 * c, as: SIMD32<Float>.self)
+                out.storeBytes(of: high, toByteOffset: 256 * c + 128, as: SIMD32<Float>.self)
             }
         }
     }

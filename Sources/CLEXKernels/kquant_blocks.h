@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include "half.h"
 #if defined(__F16C__)
 #include <immintrin.h>
 #endif
@@ -48,28 +49,7 @@ enum {
 };
 
 /// The IEEE half at `p` (unaligned, little-endian) as a float, exactly.
-static inline float kq_half(const uint8_t *p) {
-    uint16_t h = (uint16_t)(p[0] | p[1] << 8);
-#if defined(__F16C__)
-    return _cvtsh_ss(h);
-#else
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 31, mantissa = h & 1023, bits;
-    if (exponent == 31) {
-        bits = sign | 0x7F800000u | mantissa << 13;
-    } else if (exponent != 0) {
-        bits = sign | (exponent + 112) << 23 | mantissa << 13;
-    } else if (mantissa == 0) {
-        bits = sign;
-    } else {
-        int shift = 0;
-        while (!(mantissa & 1024)) { mantissa <<= 1; shift++; }
-        bits = sign | (uint32_t)(113 - shift) << 23 | (mantissa & 1023) << 13;
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-#endif
-}
+static inline float kq_half(const uint8_t *p) { return clex_load_half(p); }
 
 /// The float at `p` (unaligned).
 static inline float kq_f32(const uint8_t *p) {
@@ -102,6 +82,28 @@ static inline void kq_scales_mins(const uint8_t *packed, uint8_t sc[8], uint8_t 
         m[j] = packed[j + 4] & 63;
         sc[j + 4] = (uint8_t)((packed[j + 8] & 15) | (packed[j] >> 6) << 4);
         m[j + 4] = (uint8_t)((packed[j + 8] >> 4) | (packed[j + 4] >> 6) << 4);
+    }
+}
+
+/// One super-block's dot product with one Q8_K activation block (a scalar path's kernel).
+typedef float (*kq_block_dot)(const uint8_t *w, const uint8_t *x);
+
+/// The scalar matmul of every k-quant (kernels_internal.h's arguments): one dot product per row
+/// and token, super-block by super-block with `dot`; weight blocks are `block_bytes` long.
+static inline void kq_matmul_scalar(kq_block_dot dot, size_t block_bytes, const void *w, size_t w_row_bytes,
+                                    int64_t rows, const void *xq, int64_t tokens, int64_t k, float *y, int64_t ldy,
+                                    int accumulate) {
+    int64_t blocks = k / KQ_ELEMENTS;
+    size_t x_row_bytes = (size_t)blocks * Q8K_BYTES;
+    for (int64_t r = 0; r < rows; r++) {
+        const uint8_t *wr = (const uint8_t *)w + (size_t)r * w_row_bytes;
+        for (int64_t t = 0; t < tokens; t++) {
+            const uint8_t *xt = (const uint8_t *)xq + (size_t)t * x_row_bytes;
+            float sum = 0;
+            for (int64_t b = 0; b < blocks; b++) sum += dot(wr + b * block_bytes, xt + b * Q8K_BYTES);
+            float *out = y + t * ldy + r;
+            *out = accumulate ? *out + sum : sum;
+        }
     }
 }
 

@@ -128,18 +128,7 @@ static float block_dot_scalar(const uint8_t *w, const uint8_t *x) {
 
 /// The Q6_K matmul (kernels_internal.h), scalar: one dot product per row and token.
 void clex_matmul_q6_k(CLEX_MATMUL_ARGS) {
-    int64_t blocks = k / KQ_ELEMENTS;
-    size_t x_row_bytes = (size_t)blocks * Q8K_BYTES;
-    for (int64_t r = 0; r < rows; r++) {
-        const uint8_t *wr = (const uint8_t *)w + (size_t)r * w_row_bytes;
-        for (int64_t t = 0; t < tokens; t++) {
-            const uint8_t *xt = (const uint8_t *)xq + (size_t)t * x_row_bytes;
-            float sum = 0;
-            for (int64_t b = 0; b < blocks; b++) sum += block_dot_scalar(wr + b * Q6K_BYTES, xt + b * Q8K_BYTES);
-            float *out = y + t * ldy + r;
-            *out = accumulate ? *out + sum : sum;
-        }
-    }
+    kq_matmul_scalar(block_dot_scalar, Q6K_BYTES, w, w_row_bytes, rows, xq, tokens, k, y, ldy, accumulate);
 }
 
 #endif

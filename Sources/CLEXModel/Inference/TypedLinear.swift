@@ -23,8 +23,9 @@ final class TypedLinear {
     /// Float32 panel for the F16/BF16 prefill path.
     private var panel = Tensor(zeros: [0])
 
-    /// Rows per team chunk are a multiple of this (whole register tiles of the kernels).
-    static let rowQuantum = 16
+    /// Rows per team chunk are a multiple of this: whole row blocks of the decoding kernels, and
+    /// whole unpacked tiles of the prefill kernels (48 rows for the blocks of 32).
+    static func rowQuantum(tokens: Int) -> Int { tokens <= LlamaModel.decodeTokenLimit ? 16 : 48 }
     /// Rows of an F16/BF16 matrix widened per sgemm call.
     static let panelRows = 256
 
@@ -69,19 +70,17 @@ final class TypedLinear {
         var starts = [0]
         for p in kernelParts { starts.append(starts.last! + p.weight.rows) }
         let total = starts.last!
-        let quanta = (total + Self.rowQuantum - 1) / Self.rowQuantum
+        let quantum = Self.rowQuantum(tokens: tokens)
+        let quanta = (total + quantum - 1) / quantum
         // Decoding streams each matrix once: a few long chunks per thread keep the kernels'
-        // prefetching ahead of the reads. Prefill chunks are smaller (tiles of rows × all tokens)
-        // so that a descheduled thread delays little.
-        let work = total * k * tokens
-        let chunks = tokens <= LlamaModel.decodeTokenLimit
-            ? max(1, min(quanta, 4 * team.threadCount))
-            : max(1, min(quanta, max(2 * team.threadCount, min(256, work >> 16))))
+        // prefetching ahead of the reads. Prefill chunks are whole tiles times all tokens; a few
+        // per thread balance a descheduled thread.
+        let chunks = max(1, min(quanta, 4 * team.threadCount))
         let parts = kernelParts
         let sources = parts.map { prepared[format(of: $0.weight.type)]! }
         team.forEachChunk(chunks) { c in
-            let lo = min(total, quanta * c / chunks * Self.rowQuantum)
-            let hi = min(total, quanta * (c + 1) / chunks * Self.rowQuantum)
+            let lo = min(total, quanta * c / chunks * quantum)
+            let hi = min(total, quanta * (c + 1) / chunks * quantum)
             for (i, p) in parts.enumerated() {
                 let from = max(lo, starts[i]), to = min(hi, starts[i + 1])
                 if from < to {

@@ -13,6 +13,10 @@ prefill of PP tokens and decode of TG tokens into an empty context (d 0) and aft
 REPS repetitions (after llama-bench's warm-up). Results are kept under cache/peers/shapes/ and
 reused when the same command was run before (--fresh measures again).
 
+The machine may be shared: before each run the driver waits (--quiet, --max-wait) until the CPUs
+are mostly idle, and records the share of CPU time other processes took during the run (a
+spinning thread pool like llama.cpp's loses far more than that share when a core is taken).
+
 CLEX-Swift side: `clex_command` below (the one place to adjust), under `/usr/bin/time -v`; its
 JSON's top-level `peakResidentBytes` is used when present, else time's figure.
 
@@ -71,51 +75,84 @@ def run_timed(argv, env=None, stdout_path=None):
     """Runs argv under /usr/bin/time -v; returns (rc, stdout text, stderr text, peak RSS bytes,
     wall seconds)."""
     full_env = dict(os.environ, **(env or {}))
+    busy0, _ = cpu_busy_seconds()
     t0 = time.time()
     p = subprocess.run(["/usr/bin/time", "-v"] + argv, env=full_env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, errors="replace")
     wall = time.time() - t0
+    busy1, _ = cpu_busy_seconds()
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
     rss = int(m.group(1)) * 1024 if m else None
+    own = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", p.stderr))
+    # Share of the machine's CPU time that other processes took during the run.
+    others = max(0.0, (busy1 - busy0 - own) / (wall * (os.cpu_count() or 1)))
     if stdout_path:
         with open(stdout_path, "w") as f:
             f.write(p.stdout)
-    return p.returncode, p.stdout, p.stderr, rss, wall
+    return p.returncode, p.stdout, p.stderr, rss, wall, others
 
 
-def llama_run(llama_bench, model, threads, fa, reps, prompt, gen, depth, raw_dir, fresh):
-    """One llama-bench process (both depths, one flash-attention setting), cached by command."""
+def llama_run(llama_bench, model, threads, fa, reps, prompt, gen, depth, raw_dir, fresh, quiet):
+    """One llama-bench process (both depths, one flash-attention setting), cached by command.
+    quiet = (busy threshold, max wait, max share of others, attempts): a run during which other
+    processes took more than that share of the CPUs is repeated (after waiting for a quiet
+    machine again), up to `attempts` runs in all; the least disturbed one is kept. A cached
+    result is reused only if it was not disturbed beyond the share either."""
+    threshold, max_wait, max_others, attempts = quiet
     depths = "0" if depth <= 0 else f"0,{depth}"
     argv = [llama_bench, "-m", model, "-t", str(threads), "-fa", str(fa), "-r", str(reps),
             "-p", str(prompt), "-n", str(gen), "-d", depths, "-o", "json"]
     name = os.path.basename(model)[:-len(".gguf")]
     path = os.path.join(raw_dir, f"llama-{name}-fa{fa}.json")
+    cached = None
     if not fresh and os.path.exists(path):
         with open(path) as f:
             cached = json.load(f)
-        if cached.get("command") == argv and cached.get("fileBytes") == os.path.getsize(model):
+        if cached.get("command") != argv or cached.get("fileBytes") != os.path.getsize(model):
+            cached = None
+        elif cached.get("othersCPUShare", 1.0) <= max_others:
             log(f"llama.cpp {name} fa {fa}: reusing {path} ({cached['date']}; --fresh measures again)")
             return cached
-    log(f"llama.cpp {name} fa {fa}: " + " ".join(argv))
-    load_before = os.getloadavg()[0]
-    rc, out, err, rss, wall = run_timed(argv)
-    load_after = os.getloadavg()[0]
-    if rc != 0:
-        tail = "\n".join(err.strip().splitlines()[-25:])
-        raise SystemExit(f"bench/peers: llama-bench failed (exit {rc}) on {model}:\n{tail}")
-    tests = json.loads(out)
-    result = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "command": argv,
-              "model": os.path.basename(model), "fileBytes": os.path.getsize(model),
-              "threads": threads, "flashAttention": fa, "repetitions": reps,
-              "peakRSSBytes": rss, "wallSeconds": wall,
-              # 1-minute load average before and after: other processes on the machine show here.
-              "loadAverage": [load_before, load_after], "tests": tests}
-    with open(path, "w") as f:
-        json.dump(result, f, indent=2)
-    for t in tests:
-        log(f"  {label_test(t)}: {t['avg_ts']:.2f} ± {t['stddev_ts']:.2f} tok/s")
-    log(f"  peak RSS {rss / 1e9:.2f} GB, {wall:.0f} s, load average {load_before:.1f} -> {load_after:.1f}")
-    return result
+        else:
+            log(f"llama.cpp {name} fa {fa}: the cached run was disturbed (others took "
+                f"{cached.get('othersCPUShare', 1.0):.0%} of the CPUs); measuring again")
+    best = cached
+    history = list(cached.get("attempts", [])) if cached else []
+    if cached and not history:
+        history = [{"date": cached["date"], "othersCPUShare": cached.get("othersCPUShare"),
+                    "wallSeconds": cached.get("wallSeconds"),
+                    "tokensPerSecond": {label_test(t): t["avg_ts"] for t in cached["tests"]}}]
+    for attempt in range(1, attempts + 1):
+        log(f"llama.cpp {name} fa {fa} (attempt {attempt}/{attempts}): " + " ".join(argv))
+        busy_before, waited = wait_until_quiet(threshold, max_wait)
+        rc, out, err, rss, wall, others = run_timed(argv)
+        if rc != 0:
+            tail = "\n".join(err.strip().splitlines()[-25:])
+            raise SystemExit(f"bench/peers: llama-bench failed (exit {rc}) on {model}:\n{tail}")
+        tests = json.loads(out)
+        date = datetime.datetime.now().isoformat(timespec="seconds")
+        history.append({"date": date, "othersCPUShare": others, "wallSeconds": wall,
+                        "tokensPerSecond": {label_test(t): t["avg_ts"] for t in tests}})
+        for t in tests:
+            log(f"  {label_test(t)}: {t['avg_ts']:.2f} ± {t['stddev_ts']:.2f} tok/s")
+        log(f"  peak RSS {rss / 1e9:.2f} GB, {wall:.0f} s; other processes took {others:.0%} of the CPUs meanwhile")
+        result = {"date": date, "command": argv,
+                  "model": os.path.basename(model), "fileBytes": os.path.getsize(model),
+                  "threads": threads, "flashAttention": fa, "repetitions": reps,
+                  "peakRSSBytes": rss, "wallSeconds": wall,
+                  # Other jobs on the machine: CPU busy share just before (after waiting
+                  # `waitedSeconds` for it to fall under --quiet) and the share of all CPU time
+                  # others took during the run; `attempts` lists every run of this command.
+                  "busyBefore": busy_before, "waitedSeconds": waited, "othersCPUShare": others,
+                  "tests": tests}
+        if best is None or others < best.get("othersCPUShare", 1.0):
+            best = result
+        best["attempts"] = history
+        with open(path, "w") as f:
+            json.dump(best, f, indent=2)
+        if others <= max_others:
+            break
+    return best
 
 
 def label_test(t):
@@ -123,7 +160,7 @@ def label_test(t):
     return kind + (f" @ d{t['n_depth']}" if t["n_depth"] else "")
 
 
-def clex_run(clex, model, type_name, threads, prompt, gen, depth, raw_dir):
+def clex_run(clex, model, type_name, threads, prompt, gen, depth, raw_dir, quiet):
     name = os.path.basename(model)[:-len(".gguf")]
     json_out = os.path.join(raw_dir, f"clex-{name}.json")
     size = os.path.getsize(model)
@@ -138,7 +175,8 @@ def clex_run(clex, model, type_name, threads, prompt, gen, depth, raw_dir):
     log(f"CLEX-Swift {name}: " + " ".join(argv))
     if os.path.exists(json_out):
         os.remove(json_out)
-    rc, out, err, rss, wall = run_timed(argv, env=clex_environment(threads))
+    busy_before, waited = wait_until_quiet(quiet[0], quiet[1])
+    rc, out, err, rss, wall, others = run_timed(argv, env=clex_environment(threads))
     if rc != 0 or not os.path.exists(json_out):
         tail = "\n".join((out + err).strip().splitlines()[-15:])
         log(f"CLEX-Swift {name}: failed (exit {rc}):\n{tail}")
@@ -146,7 +184,9 @@ def clex_run(clex, model, type_name, threads, prompt, gen, depth, raw_dir):
     with open(json_out) as f:
         report = json.load(f)
     own = report.get("peakResidentBytes")
-    return dict(record, status="ok", wallSeconds=wall, report=report,
+    log(f"  peak RSS {rss / 1e9:.2f} GB, {wall:.0f} s; other processes took {others:.0%} of the CPUs meanwhile")
+    return dict(record, status="ok", wallSeconds=wall, report=report, busyBefore=busy_before,
+                waitedSeconds=waited, othersCPUShare=others,
                 peakRSSBytes=own if own is not None else rss,
                 peakRSSSource="peakResidentBytes" if own is not None else "/usr/bin/time -v",
                 timePeakRSSBytes=rss)
@@ -161,6 +201,41 @@ def mem_available():
     except OSError:
         pass
     return None
+
+
+def cpu_busy_seconds():
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:9]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(v) - v[3] - v[4]) / hz, sum(v) / hz
+
+
+def busy_fraction(seconds=3.0):
+    b0, t0 = cpu_busy_seconds()
+    time.sleep(seconds)
+    b1, t1 = cpu_busy_seconds()
+    return (b1 - b0) / max(t1 - t0, 1e-9)
+
+
+def wait_until_quiet(threshold, max_wait):
+    """Waits (up to max_wait s) until the machine's CPUs are busy for at most `threshold` of the
+    time (other jobs share it); returns (busy fraction, seconds waited)."""
+    start = time.time()
+    said = 0.0
+    while True:
+        busy = busy_fraction()
+        waited = time.time() - start
+        if busy <= threshold:
+            return busy, waited
+        if waited >= max_wait:
+            log(f"  warning: the CPUs are still {busy:.0%} busy after {waited:.0f} s; measuring anyway")
+            return busy, waited
+        if waited - said >= 60 or said == 0:
+            log(f"  waiting for a quiet machine: CPUs {busy:.0%} busy (threshold {threshold:.0%}, "
+                f"waited {waited:.0f} of {max_wait:.0f} s)")
+            said = waited or 1e-9
+        time.sleep(10)
 
 
 def find_test(run, prompt, gen, depth):
@@ -225,7 +300,7 @@ def fmt(cell, digits):
     return f"{value:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")
 
 
-def table(shape, type_name, file_bytes, metrics, clex):
+def table(shape, type_name, file_bytes, metrics, clex, runs):
     lines = [f"**{shape} {type_name}** ({file_bytes / 1e9:.2f} GB file)", "",
              "| metric | llama.cpp fa off | llama.cpp fa on | CLEX-Swift | ratio |", "|---|---|---|---|---|"]
     notes = []
@@ -240,6 +315,11 @@ def table(shape, type_name, file_bytes, metrics, clex):
         lines.append(f"| {label} | {fmt(fa0, digits)} | {fmt(fa1, digits)} | {ours_cell} | {ratio} |")
     if clex and clex.get("status") != "ok":
         notes.append(f"CLEX-Swift: {clex.get('status')}.")
+    shares = [f"{r['othersCPUShare']:.0%}" if r.get("othersCPUShare") is not None else "?" for r in (runs.get(0), runs.get(1)) if r]
+    if shares:
+        notes.append("Other processes took " + " / ".join(shares) + " of the CPUs during the llama.cpp fa off / on runs"
+                     + (f", {clex['othersCPUShare']:.0%} during the CLEX-Swift run" if clex and clex.get("othersCPUShare") is not None else "")
+                     + ".")
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
@@ -283,29 +363,42 @@ def main():
     p.add_argument("--root", required=True, help="the repository root")
     p.add_argument("--llama-bench", required=True)
     p.add_argument("--clex", help="the clex binary (none: no CLEX-Swift column)")
-    p.add_argument("--shapes", default="tinyllama-1.1b,llama2-7b")
-    p.add_argument("--types", default="Q4_0")
+    p.add_argument("--shapes", default="tinyllama-1.1b,llama2-7b",
+                   help="comma-separated SHAPE (with --types) or SHAPE:TYPE+TYPE, "
+                        "e.g. tinyllama-1.1b:Q4_0+Q4_K_M+Q8_0,llama2-7b:Q4_0")
+    p.add_argument("--types", default="Q4_0", help="comma-separated types (default Q4_0)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repetitions", type=int, default=3)
     p.add_argument("--depth", type=int, default=2048)
     p.add_argument("--lengths", action="append", default=[], metavar="SHAPE=PP,TG")
     p.add_argument("--fresh", action="store_true")
+    p.add_argument("--quiet", type=float, default=0.25, metavar="FRACTION",
+                   help="before each run, wait until the CPUs are busy at most this share of the time (default 0.25)")
+    p.add_argument("--max-wait", type=float, default=600, metavar="SECONDS",
+                   help="longest wait for a quiet machine before measuring anyway (default 600)")
+    p.add_argument("--max-others", type=float, default=0.1, metavar="FRACTION",
+                   help="repeat a llama-bench run when other processes took more than this share "
+                        "of the CPUs during it (default 0.1)")
+    p.add_argument("--attempts", type=int, default=3, help="llama-bench runs at most per command (default 3)")
     a = p.parse_args()
 
     out_dir = os.path.join(a.root, "cache", "peers")
     raw_dir = os.path.join(out_dir, "shapes")
     os.makedirs(raw_dir, exist_ok=True)
     lengths = parse_lengths(a.lengths)
+    quiet = (a.quiet, a.max_wait, a.max_others, a.attempts)
     if a.clex and a.threads != os.cpu_count():
         log(f"bench/peers: warning: --threads {a.threads} but {os.cpu_count()} cores: clex uses every core")
-    shapes = [s for s in a.shapes.split(",") if s]
-    types = [t for t in a.types.split(",") if t]
-    for s in shapes:
-        if s not in lengths:
-            raise SystemExit(f"bench/peers: no default lengths for shape '{s}' (give --lengths {s}=PP,TG)")
+    default_types = [t for t in a.types.split(",") if t]
+    plan = []  # [(shape, [types])]: "SHAPE" takes --types, "SHAPE:T+T" its own
+    for item in (x for x in a.shapes.split(",") if x):
+        shape, _, own = item.partition(":")
+        plan.append((shape, [t for t in own.split("+") if t] if own else default_types))
+        if shape not in lengths:
+            raise SystemExit(f"bench/peers: no default lengths for shape '{shape}' (give --lengths {shape}=PP,TG)")
 
     tables, rows, llama_runs, clex_runs = [], [], [], []
-    for shape in shapes:
+    for shape, types in plan:
         prompt, gen = lengths[shape]
         for type_name in types:
             model = os.path.join(a.root, "cache", "shapes", f"{shape}-{type_name}.gguf")
@@ -314,10 +407,11 @@ def main():
                                 "--type", type_name], check=True)
             file_bytes = os.path.getsize(model)
             runs = {fa: llama_run(a.llama_bench, model, a.threads, fa, a.repetitions, prompt, gen, a.depth,
-                                  raw_dir, a.fresh) for fa in (0, 1)}
-            clex = clex_run(a.clex, model, type_name, a.threads, prompt, gen, a.depth, raw_dir) if a.clex else None
+                                  raw_dir, a.fresh, quiet) for fa in (0, 1)}
+            clex = (clex_run(a.clex, model, type_name, a.threads, prompt, gen, a.depth, raw_dir, quiet)
+                    if a.clex else None)
             metrics = join(shape, type_name, file_bytes, runs, clex, prompt, gen, a.depth)
-            tables.append(table(shape, type_name, file_bytes, metrics, clex))
+            tables.append(table(shape, type_name, file_bytes, metrics, clex, runs))
             rows += flat_rows(shape, type_name, file_bytes, runs, clex)
             llama_runs += runs.values()
             if clex:

@@ -12,7 +12,7 @@ What a file holds:
 - Quantised blocks written directly as random bytes with fp16 scales chosen so that weights have
   magnitudes around 0.02 (no float array is quantised: a 7B file takes seconds and little RAM).
   The weights are random: fine for speed and memory, meaningless for quality.
-- Tensors are streamed to disk in chunks (peak RAM: tens of MB plus the tokenizer).
+- Tensors are streamed to disk in 32 MB chunks (peak RSS ~250 MB, mostly the parsed tokenizer).
 
 Q4_K_M mix (llama-quantize's recipe for LLaMA in spirit): matrices and token_embd Q4_K;
 attn_v and ffn_down Q6_K in the layers where llama-quantize's use_more_bits(i, n) holds (the

@@ -180,15 +180,20 @@ B32_INLINE __m256i b32_dot_pair(enum b32_type type, __m256i lo, __m256i hi, cons
 
 /// Eight fp16 values at w + offset + i·stride (i < n ≤ 8; zero beyond) as floats. The halves
 /// are packed into two 64-bit integers by the integer ALUs, which the vector kernels leave idle,
-/// then converted at once; a gather, or a word permute over the group's bytes, was slower.
+/// then converted at once; a gather, or a word permute over the group's bytes (AVX-512 VBMI
+/// `vpermt2b`), was slower.
 B32_INLINE __m256 b32_halves8(const uint8_t *w, int offset, int stride, int n) {
-    uint64_t packed[2] = {0, 0};
-    for (int i = 0; i < n; i++) {
-        uint16_t h;
-        memcpy(&h, w + offset + i * stride, 2);
-        packed[i / 4] |= (uint64_t)h << (16 * (i % 4));
+    // a loop of constant length, fully unrolled into registers: with a loop to n the halves
+    // went through memory (a store-forwarding chain), and the last group of a row of 18 blocks
+    // cost as much as the other 16 blocks together
+    uint64_t lo = 0, hi = 0;
+    for (int i = 0; i < 8; i++) {
+        uint16_t h = 0;
+        if (i < n) memcpy(&h, w + offset + i * stride, 2);
+        if (i < 4) lo |= (uint64_t)h << (16 * i);
+        else hi |= (uint64_t)h << (16 * (i - 4));
     }
-    return _mm256_cvtph_ps(_mm_set_epi64x((long long)packed[1], (long long)packed[0]));
+    return _mm256_cvtph_ps(_mm_set_epi64x((long long)hi, (long long)lo));
 }
 
 /// The sum of the eight lanes.

@@ -190,6 +190,7 @@ struct shape { const char *model; int64_t rows, k; };
 static const struct shape shapes[] = {
     {"1.1B", 2048, 2048}, {"1.1B", 256, 2048}, {"1.1B", 5632, 2048}, {"1.1B", 2048, 5632},
     {"7B", 4096, 4096},   {"7B", 11008, 4096}, {"7B", 4096, 11008},
+    {"135M", 576, 576},   {"135M", 1536, 576}, {"135M", 576, 1536}, {"135M", 49152, 576},
 };
 
 /// Allocates `count` matrices of the shape and type (random weights) plus activations.

@@ -1,3 +1,4 @@
+import CLEXFormats
 import CLEXTokenizer
 import Foundation
 
@@ -9,8 +10,7 @@ public enum ByteTokenizerMarker {
     /// Writes the marker into `directory` (atomically).
     public static func write(into directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data("{\"type\": \"bytes\"}\n".utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(fileName)),
-                                                     options: .atomic)
+        try AtomicFileWriter.write(Data("{\"type\": \"bytes\"}\n".utf8), to: (directory as NSString).appendingPathComponent(fileName))
     }
 
     /// Whether `directory` (or its parent, for checkpoints of a run) carries the marker.

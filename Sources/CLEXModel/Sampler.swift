@@ -2,7 +2,7 @@ import CLEXTensor
 import Foundation
 
 /// Picks the next token from a row of logits: greedy, or a seeded draw after temperature,
-/// top-k and top-p (nucleus) filtering, applied in that order (as HF's `generate` and llama.cpp).
+/// top-k, top-p (nucleus) and min-p filtering, applied in that order (as HF's `generate`).
 public struct Sampler {
     /// 0 means greedy (argmax); otherwise logits are divided by it.
     public var temperature: Float
@@ -10,6 +10,8 @@ public struct Sampler {
     public var topK: Int
     /// Keep the smallest set of most likely tokens whose probability reaches p (1: no limit).
     public var topP: Float
+    /// Drop tokens less likely than `minP` × the most likely one's probability (0: no limit).
+    public var minP: Float = 0
     var generator: SeededGenerator
 
     /// A sampler; `seed` makes every draw reproducible.
@@ -28,6 +30,9 @@ public struct Sampler {
         guard topK >= 0 else { throw ConfigurationError(source: "sampler", key: "top-k", problem: "expected ≥ 0, found \(topK)") }
         guard topP > 0, topP <= 1 else {
             throw ConfigurationError(source: "sampler", key: "top-p", problem: "expected a number in (0, 1], found \(topP)")
+        }
+        guard minP >= 0, minP <= 1 else {
+            throw ConfigurationError(source: "sampler", key: "min-p", problem: "expected a number in [0, 1], found \(minP)")
         }
     }
 
@@ -55,6 +60,10 @@ public struct Sampler {
                 cumulative += p
                 if cumulative >= Double(topP) { keep = i + 1; break }
             }
+        }
+        if minP > 0 {
+            let floor = Double(minP) * probs[0]
+            keep = max(1, min(keep, probs.prefix(keep).firstIndex { $0 < floor } ?? keep))
         }
         let mass = probs.prefix(keep).reduce(0, +)
         var u = Double(generator.next() >> 11) * (1.0 / Double(1 << 53)) * mass

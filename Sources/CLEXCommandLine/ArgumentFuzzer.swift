@@ -3,7 +3,8 @@ import CLEXTensor
 import Foundation
 
 /// Mutation fuzzing of the command line: valid command lines for every command (over a tiny
-/// model and text written into a sandbox folder) are mutated — words dropped, repeated, swapped,
+/// model and text written into a sandbox folder; every path in them, and every path a mutation
+/// can insert, lies in the sandbox or under /proc, where nothing can be created) are mutated — words dropped, repeated, swapped,
 /// values replaced by hostile ones (negative, zero, NaN, huge, overflowing, empty), flags of the
 /// command inserted, misspelt or written `--flag=value` — and each is run as a child process.
 /// Every run must end with exit status 0, or 1 or 2 with a message on standard error: a signal,
@@ -81,7 +82,7 @@ public struct ArgumentFuzzer: Sendable {
         ["eval", "passkey", "-m", "{M}", "--lengths", "64", "--depths", "0,1", "--trials", "1", "--new-tokens", "2",
          "--out", "{O}", "--quiet"],
         ["bench", "infer", "-m", "{M}", "--quick", "--prefill", "8", "--contexts", "8", "--decode-tokens", "2", "--json", "{O}/b.json"],
-        ["bench", "kernels", "--quick", "--json", "/nonexistent/k.json", "-t", "0"],
+        ["bench", "kernels", "--quick", "--json", "/proc/version/k.json", "-t", "0"],
         ["bench", "train", "--quick", "--json", "{O}", "--threads", "0"],
         ["demo", "--quick", "--texts", "{O}/missing", "--out", "{O}", "--continue-length", "3"],
         ["fuzz", "hf-config", "--count", "3", "--out", "{O}"],
@@ -94,12 +95,12 @@ public struct ArgumentFuzzer: Sendable {
         "0", "-1", "-0", "1", "2", "7", "1e30", "-1e30", "nan", "NaN", "inf", "-inf", "9223372036854775807",
         "9223372036854775808", "-9223372036854775808", "18446744073709551616", "99999999", "16777216", "2147483648",
         "1k", "9999999999999999k", "k", "", " ", "abc", "1,2", ",", ",,", "0.5", "1e-30", "-", "--", "=", "0x10",
-        "1_000", "２", "{M}", "{C}", "{T}", "{O}", "/nonexistent/x", "/proc/version", "none", "clex", "yarn", "q8", "F16",
+        "1_000", "２", "{M}", "{C}", "{T}", "{O}", "{O}/missing/x", "/proc/version", "/proc/version/x", "none", "clex", "yarn", "q8", "F16",
     ]
 
-    /// Runs `count` mutated command lines (the seed lines first, unmutated); `progress` gets each
-    /// finished case's number.
-    public func run(count: Int, progress: (Int) -> Void = { _ in }) throws -> Report {
+    /// Runs `count` mutated command lines (the seed lines first, unmutated); `progress` gets the
+    /// number of cases finished so far, after each one.
+    public func run(count: Int, progress: @Sendable (Int) -> Void = { _ in }) throws -> Report {
         try FileManager.default.createDirectory(atPath: sandbox, withIntermediateDirectories: true)
         let files = try writeFixtures()
         var generator = SeededGenerator(seed: seed)
@@ -115,13 +116,18 @@ public struct ArgumentFuzzer: Sendable {
         var report = Report()
         let next = UncheckedBox(0)
         let outcomes = UncheckedBox([Outcome?](repeating: nil, count: count))
+        let finished = UncheckedBox(0)
         DispatchQueue.concurrentPerform(iterations: max(1, jobs)) { worker in
             while true {
                 let i: Int = lock.withLock { defer { next.value += 1 }; return next.value }
                 if i >= count { break }
                 let outcome = runCase(cases[i], index: i)
                 try? FileManager.default.removeItem(atPath: (sandbox as NSString).appendingPathComponent("out-\(i)"))
-                lock.withLock { outcomes.value[i] = outcome }
+                lock.withLock {
+                    outcomes.value[i] = outcome
+                    finished.value += 1
+                    progress(finished.value)
+                }
             }
         }
         for (i, outcome) in outcomes.value.enumerated() {
@@ -131,7 +137,6 @@ public struct ArgumentFuzzer: Sendable {
             case .timedOut: report.timedOut.append(cases[i])
             case .failed(let reason): report.failures.append(Failure(arguments: cases[i], reason: reason))
             }
-            progress(i + 1)
         }
         return report
     }

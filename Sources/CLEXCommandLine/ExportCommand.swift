@@ -50,7 +50,7 @@ enum ExportCommand {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else { return [] }
-        let folder = isDirectory.boolValue ? source : (source as NSString).deletingLastPathComponent
+        let folder = isDirectory.boolValue ? source : FilePath.folder(of: source)
         var copied: [String] = []
         for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
             let from = (folder as NSString).appendingPathComponent(name)

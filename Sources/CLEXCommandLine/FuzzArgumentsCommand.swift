@@ -46,12 +46,8 @@ enum FuzzArgumentsCommand {
         var fuzzer = ArgumentFuzzer(executable: try executablePath(), sandbox: sandbox, seed: seed)
         fuzzer.jobs = jobs
         fuzzer.timeLimit = timeLimit
-        var shown = Date()
         let report = try fuzzer.run(count: count) { done in
-            if Date().timeIntervalSince(shown) > 5 || done == count {
-                shown = Date()
-                note("[\(done)/\(count) command lines]")
-            }
+            if done % 500 == 0 || done == count { note("[\(done)/\(count) command lines]") }
         }
         for line in report.timedOut { emit("ran past \(timeLimit) s: clex \(quoted(line))") }
         for failure in report.failures { emit("FAILED: clex \(quoted(failure.arguments))\n  \(failure.reason)") }

@@ -19,6 +19,8 @@ struct ModelRunOptions {
         OptionSpec("--top-k", value: "K"),
         OptionSpec("--top-p", value: "P"),
         OptionSpec("--min-p", value: "P"),
+        OptionSpec("--repeat-penalty", value: "X"),
+        OptionSpec("--repeat-last-n", value: "N"),
         OptionSpec("--seed", ["-s"], value: "S"),
         OptionSpec("--ignore-eos", value: nil),
         TokenizerOption.option,
@@ -32,6 +34,8 @@ struct ModelRunOptions {
       --top-k K               keep the K most likely tokens (default 0 = all)
       --top-p P               nucleus sampling mass in (0, 1] (default 1)
       --min-p P               drop tokens less likely than P × the most likely one, 0 … 1 (default 0)
+      --repeat-penalty X      divide the logits of recent tokens by X (multiply when negative), 0.01 … 100
+                              (default 1 = off), over the last --repeat-last-n N tokens (0 … 1048576, default 64)
       -s, --seed S            sampling seed, 0 … 2^64−1, or -1 for a random one (default 0)
       --ignore-eos            keep generating past the end-of-text token
       --tokenizer bytes|FILE  a tokenizer.json, a GGUF's vocabulary or "bytes" instead of the checkpoint's
@@ -56,6 +60,8 @@ struct ModelRunOptions {
         sampler = Sampler(temperature: try args.float("--temperature", 0, in: 0...100), topK: try args.int("--top-k", 0, in: 0...Int(Int32.max)),
                           topP: try args.float("--top-p", 1, in: 1e-9...1), seed: try args.seed("--seed", 0))
         sampler.minP = try args.float("--min-p", 0, in: 0...1)
+        sampler.repeatPenalty = try args.float("--repeat-penalty", 1, in: 0.01...100)
+        sampler.repeatWindow = try args.int("--repeat-last-n", 64, in: 0...(1 << 20))
         ignoreEOS = args.flag("--ignore-eos")
         weights = try WeightsOption(args)
     }

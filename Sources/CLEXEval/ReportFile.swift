@@ -11,10 +11,7 @@ public enum ReportFile {
 
     /// Writes `data` to `path` atomically, creating the directory when missing.
     public static func write(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
+        try FileManager.default.createDirectory(atPath: FilePath.folder(of: path), withIntermediateDirectories: true)
         try AtomicFileWriter.write(data, to: path)
     }
 

@@ -17,6 +17,6 @@ public enum ByteTokenizerMarker {
     static func present(near directory: String) -> Bool {
         let fm = FileManager.default
         return fm.fileExists(atPath: (directory as NSString).appendingPathComponent(fileName))
-            || fm.fileExists(atPath: ((directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(fileName))
+            || fm.fileExists(atPath: (FilePath.folder(of: directory) as NSString).appendingPathComponent(fileName))
     }
 }

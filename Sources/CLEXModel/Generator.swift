@@ -67,7 +67,7 @@ public struct Generator {
         let v = logits.shape[1]
         while generated.count < maxTokens {
             let last = UnsafeBufferPointer(start: logits.pointer + (logits.shape[0] - 1) * v, count: v)
-            let next = sampler.next(last)
+            let next = sampler.next(last, recent: sampler.repeatPenalty == 1 ? [] : prompt.suffix(sampler.repeatWindow) + generated)
             if stopTokens.contains(next) { reason = .endOfSequence; break }
             generated.append(next)
             let piece = decoder.append(next)

@@ -44,6 +44,30 @@ final class CommandLineProcessTests: XCTestCase {
         }
     }
 
+    /// What `clex fuzz args` found (each trapped before its fix): an empty `=` group and
+    /// `--ctx-train=` in --methods, one-character paths (Foundation's deletingLastPathComponent),
+    /// and a benchmark with fewer tokens than its warm-up.
+    func testTrapsTheFuzzerFound() throws {
+        let m = sandbox.model, t = sandbox.text
+        try FileManager.default.copyItem(atPath: m, toPath: sandbox.file("x"))
+        let cases: [([String], Int32)] = [
+            (["eval", "ppl", "-m", m, "--text", t, "--lengths", "16", "--windows", "1", "--quiet", "--methods", "="], 1),
+            (["eval", "ppl", "-m", m, "--text", t, "--lengths", "16", "--windows", "1", "--quiet", "--methods=--ctx-train="], 1),
+            (["eval", "ppl", "-m", m, "--text", t, "--lengths", "16", "--windows", "1", "--quiet", "--save-tokens", "2"], 0),
+            (["info", "x"], 0),
+            (["generate", "-m", "x", "-p", "a", "-n", "1"], 0),
+            (["export", "-m", m, "--out", ","], 0),
+            (["bench", "infer", "-m", m, "--quick", "--prefill", "8", "--contexts", "8", "--decode-tokens", "2"], 0),
+        ]
+        for (args, expected) in cases {
+            let r = try run(args)
+            XCTAssertFalse(r.signaled, "clex \(args.joined(separator: " ")) died by a signal: \(r.stderr.prefix(500))")
+            XCTAssertEqual(r.status, expected, "clex \(args.joined(separator: " ")): \(r.stderr.prefix(500))")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sandbox.file("2")))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: sandbox.file(",/model.safetensors")))
+    }
+
     /// Usage errors: exit 2 with the failing command's usage, not the whole help.
     func testUsageErrorsShowTheCommandsUsage() throws {
         let r = try run(["generate", "-m", sandbox.model, "-p", "x", "--tmep", "0"])

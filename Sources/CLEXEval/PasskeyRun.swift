@@ -67,6 +67,10 @@ public struct PasskeyRun {
         var items: [Int: [[RetrievalItem]]] = [:]   // length → depth → trial
         for n in lengths {
             items[n] = depths.map { d in (0..<trials).map { task.item(length: n, depth: d, trial: $0, search: search) } }
+            if let shortest = items[n]!.joined().map(\.tokens.count).min(), shortest > n {
+                throw EvaluationError("a \(task.name) prompt needs at least \(shortest) tokens (no filler), more than the length \(n); "
+                                      + "give lengths ≥ \(shortest)")
+            }
         }
         let perMethod = items.values.joined().joined().reduce(0) { $0 + $1.tokens.count + maxNewTokens }
         let total = perMethod * methods.count

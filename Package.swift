@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "CLEXFormatsTests", dependencies: ["CLEXFormats"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLEXCommandLineTests", dependencies: ["CLEXCommandLine", "CLEXModel", "CLEXTensor", "CLEXTrain", "CLEXEval"]),
+        .testTarget(name: "CLEXCommandLineTests", dependencies: ["CLEXCommandLine", "CLEXModel", "CLEXTensor"]),
         .testTarget(name: "CLEXFuzzTests", dependencies: ["CLEXFuzz", "CLEXFormats", "CLEXModel", "CLEXTokenizer", "CLEXTensor"]),
     ]
 )

@@ -18,7 +18,7 @@ enum DemoCommand {
                    finished stages are reused and an interrupted one resumes
       --texts DIR  the Shakespeare texts (default cache/assets/shakespeare, from scripts/fetch-assets)
       --continue-length N
-                   tokens per sequence of the continuation stage, a multiple of L (default L: train
+                   tokens per sequence of the continuation stage, a multiple of L up to 64L (default L: train
                    short; 4L is the paper's "CLEX 16k" setting); use a new --out for another value
       -t, --threads N  threads for the engine and OpenBLAS (default: every core)
 

@@ -27,9 +27,3 @@ enum TokenizerOption {
         return own
     }
 }
-
-/// Input the command cannot use (a file, a value that only fails once read): exit status 1.
-struct InputError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

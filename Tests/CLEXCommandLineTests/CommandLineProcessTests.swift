@@ -1,3 +1,4 @@
+import CLEXCommandLine
 import CLEXModel
 import CLEXTensor
 import Foundation
@@ -84,6 +85,22 @@ final class CommandLineProcessTests: XCTestCase {
         let help = try run(["help", "eval", "ppl"])
         XCTAssertEqual(help.status, 0)
         XCTAssertTrue(help.stdout.hasPrefix("usage: clex eval ppl"), help.stdout)
+    }
+
+    /// `info --json` is one JSON object with the architecture; `clex help CMD` works for every command.
+    func testInfoJSONAndHelpOfEveryCommand() throws {
+        let r = try run(["info", sandbox.clexModel, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["layers"] as? Int, 1)
+        XCTAssertEqual(object["hidden_size"] as? Int, 32)
+        XCTAssertEqual(object["context_length"] as? Int, 64)
+        XCTAssertEqual((object["rope_keys"] as? [String: Any])?["rope_scaling.max_factor"] as? String, "4")
+        for command in CommandLineTool.commands {
+            let help = try run(["help"] + command.spec.name.split(separator: " ").map(String.init))
+            XCTAssertEqual(help.status, 0, "clex help \(command.spec.name): \(help.stderr)")
+            XCTAssertEqual(help.stdout, command.help + "\n")
+        }
     }
 
     /// The example runs, on one thread, and says so.

@@ -28,9 +28,6 @@ public enum TemporaryFiles {
         lock.withLock { _ = paths.remove(path) }
     }
 
-    /// The paths registered now.
-    public static var registered: [String] { lock.withLock { paths.sorted() } }
-
     /// Refuses further registrations and removes every registered path (files and directories),
     /// twice with `settle` seconds between, so that one being created during the first pass goes
     /// too. Returns how many were removed.

@@ -35,8 +35,9 @@ let package = Package(
         .target(name: "CLEXDemo", dependencies: ["CLEXEval", "CLEXTrain"], swiftSettings: kernelFlags),
         .target(name: "CLEXBench", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain"], swiftSettings: kernelFlags),
         .target(name: "CLEXFuzz", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer", "CLEXModel"]),
-        .executableTarget(name: "clex", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain", "CLEXBench", "CLEXEval", "CLEXDemo",
-                                                       "CLEXFuzz"]),
+        .target(name: "CLEXCommandLine", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXModel", "CLEXTrain", "CLEXBench", "CLEXEval",
+                                                        "CLEXDemo", "CLEXFuzz"]),
+        .executableTarget(name: "clex", dependencies: ["CLEXCommandLine", "CLEXTensor"]),
         .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor", "CLEXKernels"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXModelTests", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTrainTests", dependencies: ["CLEXTrain"], swiftSettings: kernelFlags),
@@ -46,6 +47,7 @@ let package = Package(
         .testTarget(name: "CLEXFormatsTests", dependencies: ["CLEXFormats"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "CLEXCommandLineTests", dependencies: ["CLEXCommandLine", "CLEXModel", "CLEXTensor"]),
         .testTarget(name: "CLEXFuzzTests", dependencies: ["CLEXFuzz", "CLEXFormats", "CLEXModel", "CLEXTokenizer", "CLEXTensor"]),
     ]
 )

@@ -1,3 +1,4 @@
+import CLEXFormats
 import Foundation
 
 /// One measured kernel: its rate and how that rate compares with a baseline from the same run.
@@ -50,7 +51,7 @@ public struct BenchmarkReport: Codable, Sendable {
     public func save(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        try AtomicFileWriter.write(try encoder.encode(self), to: url.path)
     }
 
     private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

@@ -1,3 +1,4 @@
+import CLEXFormats
 import CLEXModel
 import CLEXTensor
 import Foundation
@@ -41,7 +42,7 @@ public struct InferenceBenchmark {
                                      threads: Parallel.threadCount, cpu: cpuModelName())
         report.weights = model.parameters.typeSummary
         report.kernels = Weight.kernelPath + ", activations " + precision.rawValue
-        let tokens = Self.tokens(count: (prefillLengths + decodeContexts).max()! + decodeTokens,
+        let tokens = Self.tokens(count: max((prefillLengths + decodeContexts).max()! + decodeTokens, 72),
                                  vocabulary: c.vocabularySize)
         func session(_ capacity: Int) throws -> InferenceSession {
             try InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), precision: precision)
@@ -250,7 +251,7 @@ public struct InferenceReport: Codable, Sendable {
     public func save(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
+        try AtomicFileWriter.write(try encoder.encode(self), to: url.path)
     }
 
     private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }

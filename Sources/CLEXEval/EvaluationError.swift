@@ -6,3 +6,10 @@ public struct EvaluationError: Error, CustomStringConvertible, Equatable {
     /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
+
+/// Thrown inside a run when its `shouldStop` answers true: the cell stops, the run reports the
+/// cells it finished and marks the others not run.
+struct EvaluationStopped: Error {}
+
+/// The failure text of a cell an interrupted run did not finish.
+public let notRunBecauseInterrupted = "not run: interrupted"

@@ -29,7 +29,7 @@ public enum MethodGroups {
             if let i = flags.firstIndex(where: { $0 == contextFlag || $0.hasPrefix(contextFlag + "=") }) {
                 let value: String
                 if flags[i].contains("=") {
-                    value = String(flags[i].split(separator: "=", maxSplits: 1)[1])
+                    value = String(flags[i].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[1])
                     flags.remove(at: i)
                 } else {
                     guard i + 1 < flags.count else { throw EvaluationError("method \"\(text)\": \(contextFlag) expects a value") }

@@ -118,6 +118,8 @@ public struct PasskeyReport: Sendable, Codable, Equatable {
     public var limits: [PasskeyLimit]
     /// Every trial, with its output.
     public var trials: [PasskeyTrial]
+    /// True when the run was interrupted: the cells not finished say so (nil: complete).
+    public var partial: Bool?
 
     /// A report from its parts (see the properties).
     public init(model: String, task: String, needles: Int, lengths: [Int], depths: [Double], trialsPerCell: Int, seed: UInt64,
@@ -175,6 +177,7 @@ public struct PasskeyReport: Sendable, Codable, Equatable {
             let k = kMax(method: method).map(String.init) ?? "none (no length reaches 20% at every depth)"
             parts.append("[\(method)]  k_max = \(k)\n" + TextTable.render(rows))
         }
+        if partial == true { parts.insert("PARTIAL: the run was interrupted; cells marked n/a were not finished", at: 0) }
         return parts.joined(separator: "\n\n")
     }
 

@@ -58,13 +58,19 @@ public struct PasskeyRun {
         guard feedLimit >= 1 else { throw EvaluationError("the feed limit must be at least 1 token, got \(feedLimit)") }
     }
 
-    /// Runs every trial; `progress` is called after every fed piece and generation.
-    public func run(progress: (EvaluationProgress) -> Void = { _ in }) throws -> PasskeyReport {
+    /// Runs every trial; `progress` is called after every fed piece and generation. When
+    /// `shouldStop` answers true (asked after every fed piece), the trial in progress and those
+    /// after it are not run, their cells say so and the report is marked partial.
+    public func run(progress: (EvaluationProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> PasskeyReport {
         try validate()
         let search = PromptLengthSearch(tokenizer: tokenizer)
         var items: [Int: [[RetrievalItem]]] = [:]   // length → depth → trial
         for n in lengths {
             items[n] = depths.map { d in (0..<trials).map { task.item(length: n, depth: d, trial: $0, search: search) } }
+            if let shortest = items[n]!.joined().map(\.tokens.count).min(), shortest > n {
+                throw EvaluationError("a \(task.name) prompt needs at least \(shortest) tokens (no filler), more than the length \(n); "
+                                      + "give lengths ≥ \(shortest)")
+            }
         }
         let perMethod = items.values.joined().joined().reduce(0) { $0 + $1.tokens.count + maxNewTokens }
         let total = perMethod * methods.count
@@ -77,6 +83,7 @@ public struct PasskeyRun {
         var done = 0
         var cells: [PasskeyCell] = []
         var log: [PasskeyTrial] = []
+        var stopped = false
         for method in methods {
             for n in lengths {
                 var positional: (any PositionalMethod)?
@@ -96,9 +103,13 @@ public struct PasskeyRun {
                         var record = PasskeyTrial(method: method.name, length: n, depth: d, trial: t,
                                                   promptTokens: item.tokens.count, expected: item.expected,
                                                   output: "", answer: nil, correct: false, failure: methodFailure)
-                        if let positional {
+                        if stopped {
+                            record.failure = notRunBecauseInterrupted
+                            cell.failure = cell.failure ?? record.failure
+                        } else if let positional {
                             do {
                                 record.output = try generate(item.tokens, positional: positional) { fed in
+                                    if shouldStop() { throw EvaluationStopped() }
                                     progress(EvaluationProgress(method: method.name, length: n, item: di * trials + t + 1,
                                                                 items: depths.count * trials, itemName: "trial",
                                                                 tokensDone: done + fed, tokensTotal: total, elapsed: elapsed()))
@@ -108,6 +119,10 @@ public struct PasskeyRun {
                                 cell.trials += 1
                                 cell.correct += record.correct ? 1 : 0
                                 promptTokens += item.tokens.count
+                            } catch is EvaluationStopped {
+                                stopped = true
+                                record.failure = notRunBecauseInterrupted
+                                cell.failure = cell.failure ?? record.failure
                             } catch {
                                 record.failure = String(describing: error)
                                 cell.failure = cell.failure ?? record.failure
@@ -123,24 +138,26 @@ public struct PasskeyRun {
             }
         }
         let limits = methods.map { PasskeyLimit(method: $0.name, kMax: PasskeyReport.kMax(method: $0.name, lengths: lengths, depths: depths, cells: cells)) }
-        return PasskeyReport(model: modelName, task: task.name, needles: task.needles, lengths: lengths, depths: depths,
+        var report = PasskeyReport(model: modelName, task: task.name, needles: task.needles, lengths: lengths, depths: depths,
                              trialsPerCell: trials, seed: task.seed, maxNewTokens: maxNewTokens, methods: methods.map(\.name),
                              cells: cells, limits: limits, trials: log)
+        if stopped { report.partial = true }
+        return report
     }
 
     /// The greedy continuation of `prompt` (at least one token) in a fresh session.
-    func generate(_ prompt: [Int32], positional: any PositionalMethod, onFeed: (Int) -> Void) throws -> String {
+    func generate(_ prompt: [Int32], positional: any PositionalMethod, onFeed: (Int) throws -> Void) throws -> String {
         let session = try InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional)
         var start = 0
         while start < prompt.count - 1 {
             let end = min(start + feedLimit, prompt.count - 1)
             _ = try session.feed(Array(prompt[start..<end]), logits: .last)
             start = end
-            onFeed(end)
+            try onFeed(end)
         }
         var generator = Generator(session: session, tokenizer: tokenizer, sampler: Sampler())
         let result = try generator.generate(prompt: [prompt[prompt.count - 1]], maxTokens: maxNewTokens)
-        onFeed(prompt.count + maxNewTokens)
+        try onFeed(prompt.count + maxNewTokens)
         return result.text
     }
 }

@@ -13,7 +13,7 @@ extension PerplexityProtocol {
     ///   session throws (a positional method that cannot serve the length).
     public func evaluate(tokens: [Int32], length n: Int, maxWindows: Int? = nil, bos: Int32? = nil,
                          feedLimit: Int = 1024, makeSession: (Int) throws -> InferenceSession,
-                         onFeed: (Int) -> Void = { _ in }) throws -> PerplexityMeasurement {
+                         onFeed: (Int) throws -> Void = { _ in }) throws -> PerplexityMeasurement {
         let plan = try windows(tokenCount: tokens.count, length: n, maxWindows: maxWindows)
         guard !plan.isEmpty else {
             throw EvaluationError("the text holds \(tokens.count) tokens, fewer than one window of \(n)")
@@ -24,7 +24,7 @@ extension PerplexityProtocol {
         for window in plan {
             let session = try makeSession(n)
             nll += try WindowScorer.score(window.tokens(from: tokens, bos: bos), firstTarget: window.firstTarget,
-                                          feedSize: feed, session: session) { onFeed(fed + $0) }
+                                          feedSize: feed, session: session) { try onFeed(fed + $0) }
             fed += n
         }
         guard !nll.isEmpty else { throw EvaluationError("windows of \(n) score no token under \(label)") }

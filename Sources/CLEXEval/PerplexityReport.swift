@@ -60,6 +60,8 @@ public struct PerplexityReport: Sendable, Codable, Equatable {
     public var trainingLength: Int?
     /// Every (method, length) cell, methods outer.
     public var cells: [PerplexityCell]
+    /// True when the run was interrupted: the cells not finished say so (nil: complete).
+    public var partial: Bool?
 
     /// A report from its parts (see the properties).
     public init(model: String, protocolName: String, protocolLabel: String, stride: Int?, chunk: Int?, texts: [String],
@@ -103,6 +105,7 @@ public struct PerplexityReport: Sendable, Codable, Equatable {
                         + (maxWindows.map { " (at most \($0))" } ?? ""),
                      TextTable.render(rows)]
         if !notes.isEmpty { lines.append("notes:\n" + notes.map { "  " + $0 }.joined(separator: "\n")) }
+        if partial == true { lines.insert("PARTIAL: the run was interrupted; cells marked n/a were not finished", at: 0) }
         return lines.joined(separator: "\n")
     }
 

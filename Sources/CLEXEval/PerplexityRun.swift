@@ -55,7 +55,10 @@ public struct PerplexityRun {
     }
 
     /// Evaluates every (method, length) over `text`, calling `progress` after every fed piece.
-    public func run(text: EvaluationText, progress: (EvaluationProgress) -> Void = { _ in }) throws -> PerplexityReport {
+    /// When `shouldStop` answers true (asked after every fed piece), the cell in progress and those
+    /// after it are reported as not run and the report is marked partial.
+    public func run(text: EvaluationText, progress: (EvaluationProgress) -> Void = { _ in },
+                    shouldStop: () -> Bool = { false }) throws -> PerplexityReport {
         try validate()
         let windows = try lengths.map { try scoring.windows(tokenCount: text.tokens.count, length: $0, maxWindows: maxWindows).count }
         let perMethod = zip(lengths, windows).reduce(0) { $0 + $1.0 * $1.1 }
@@ -68,10 +71,16 @@ public struct PerplexityRun {
         }
         var done = 0
         var cells: [PerplexityCell] = []
+        var stopped = false
         for method in methods {
             for (n, count) in zip(lengths, windows) {
                 let cellStart = clock.now
                 var cell = PerplexityCell(method: method.name, length: n, measurement: nil, failure: nil, seconds: 0)
+                if stopped {
+                    cell.failure = notRunBecauseInterrupted
+                    cells.append(cell)
+                    continue
+                }
                 do {
                     let positional = try method.make()
                     _ = try positional.inference(contextLength: n)   // fail fast for a length it refuses
@@ -79,10 +88,14 @@ public struct PerplexityRun {
                         tokens: text.tokens, length: n, maxWindows: maxWindows, bos: bos, feedLimit: feedLimit,
                         makeSession: { try InferenceSession(model: model, capacity: $0, positional: positional) },
                         onFeed: { fed in
+                            if shouldStop() { throw EvaluationStopped() }
                             progress(EvaluationProgress(method: method.name, length: n, item: min((fed - 1) / n + 1, count), items: count,
                                                         itemName: "window", tokensDone: done + fed, tokensTotal: total,
                                                         elapsed: seconds(since: started)))
                         })
+                } catch is EvaluationStopped {
+                    stopped = true
+                    cell.failure = notRunBecauseInterrupted
                 } catch {
                     cell.failure = String(describing: error)
                 }
@@ -95,9 +108,11 @@ public struct PerplexityRun {
         if scoring == .llamaCpp {
             label += bos.map { " [BOS id \($0)]" } ?? " [first token kept: no BOS given, as llama.cpp when the vocabulary does not add one]"
         }
-        return PerplexityReport(model: modelName, protocolName: scoring.name, protocolLabel: label,
+        var report = PerplexityReport(model: modelName, protocolName: scoring.name, protocolLabel: label,
                                 stride: scoring.stride, chunk: scoring.chunk, texts: text.files, textTokens: text.tokens.count,
                                 lengths: lengths, methods: methods.map(\.name), windows: windows, maxWindows: maxWindows,
                                 trainingLength: trainingLength, cells: cells)
+        if stopped { report.partial = true }
+        return report
     }
 }

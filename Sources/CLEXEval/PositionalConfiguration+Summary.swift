@@ -5,7 +5,7 @@ extension PositionalConfiguration {
     /// "linear ×4", "yarn ×4 (L0 8192)", "dynamic ×2 (L 8192)", "clex T=16 (L 2048)"; the base
     /// is added when it differs from `referenceBase`.
     public func summary(referenceBase: Double? = nil) -> String {
-        func factor(_ s: Double) -> String { s == s.rounded() ? String(Int(s)) : String(s) }
+        func factor(_ s: Double) -> String { s == s.rounded() && abs(s) < 1e15 ? String(Int(s)) : String(s) }
         var text: String
         switch scheme {
         case .none: text = "none"

@@ -1,7 +1,8 @@
+import CLEXFormats
 import Foundation
 
 /// Writing report files so that a reader sees the old file or the complete new one, never a
-/// part (`Data.write(options: .atomic)`: a temporary file renamed over the target).
+/// part (`AtomicFileWriter`: a temporary file renamed over the target, removed if the run is interrupted).
 public enum ReportFile {
     /// Writes `text` (UTF-8) to `path` atomically, creating the directory when missing.
     public static func write(_ text: String, to path: String) throws {
@@ -10,11 +11,8 @@ public enum ReportFile {
 
     /// Writes `data` to `path` atomically, creating the directory when missing.
     public static func write(_ data: Data, to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        }
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try FileManager.default.createDirectory(atPath: FilePath.folder(of: path), withIntermediateDirectories: true)
+        try AtomicFileWriter.write(data, to: path)
     }
 
     /// `value` as pretty-printed JSON with sorted keys; infinities and NaN (a perplexity that

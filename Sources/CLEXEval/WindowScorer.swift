@@ -11,7 +11,7 @@ public enum WindowScorer {
     /// in order, reading `window` into `session` (which must be empty and hold `window.count`
     /// tokens). `onFeed` is called with the number of tokens after each piece.
     public static func score(_ window: [Int32], firstTarget: Int, feedSize: Int, session: InferenceSession,
-                             onFeed: (Int) -> Void = { _ in }) throws -> [Double] {
+                             onFeed: (Int) throws -> Void = { _ in }) throws -> [Double] {
         precondition(firstTarget >= 1 && feedSize >= 1, "WindowScorer: firstTarget \(firstTarget) and feedSize \(feedSize) must be ≥ 1")
         var nll: [Double] = []
         nll.reserveCapacity(max(window.count - firstTarget, 0))
@@ -30,7 +30,7 @@ public enum WindowScorer {
                 for i in 0..<values.count { nll.append(Double(values.pointer[i])) }
             }
             start = end
-            onFeed(end)
+            try onFeed(end)
         }
         return nll
     }

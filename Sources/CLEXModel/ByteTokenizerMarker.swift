@@ -1,3 +1,4 @@
+import CLEXFormats
 import CLEXTokenizer
 import Foundation
 
@@ -9,14 +10,13 @@ public enum ByteTokenizerMarker {
     /// Writes the marker into `directory` (atomically).
     public static func write(into directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try Data("{\"type\": \"bytes\"}\n".utf8).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent(fileName)),
-                                                     options: .atomic)
+        try AtomicFileWriter.write(Data("{\"type\": \"bytes\"}\n".utf8), to: (directory as NSString).appendingPathComponent(fileName))
     }
 
     /// Whether `directory` (or its parent, for checkpoints of a run) carries the marker.
     static func present(near directory: String) -> Bool {
         let fm = FileManager.default
         return fm.fileExists(atPath: (directory as NSString).appendingPathComponent(fileName))
-            || fm.fileExists(atPath: ((directory as NSString).deletingLastPathComponent as NSString).appendingPathComponent(fileName))
+            || fm.fileExists(atPath: (FilePath.folder(of: directory) as NSString).appendingPathComponent(fileName))
     }
 }

@@ -39,12 +39,25 @@ public struct Generator {
         stopTokens = stops
     }
 
+    /// Prompt tokens fed per call during the prefill, so that a long prompt reports progress
+    /// (a split prefill gives the same logits as one call).
+    public static let prefillPiece = 512
+
     /// Continues the session's sequence with `prompt` (already tokenized) and generates up to
-    /// `maxTokens` tokens, calling `onText` with each newly completed piece of text.
-    public mutating func generate(prompt: [Int32], maxTokens: Int, onText: (String) -> Void = { _ in }) throws -> Result {
+    /// `maxTokens` tokens, calling `onPrefill` with the prompt tokens fed so far after each piece
+    /// of the prefill and `onText` with each newly completed piece of text.
+    public mutating func generate(prompt: [Int32], maxTokens: Int, onPrefill: (Int) -> Void = { _ in },
+                                  onText: (String) -> Void = { _ in }) throws -> Result {
         let clock = ContinuousClock()
         let t0 = clock.now
-        var logits = try session.feed(prompt, logits: .last)
+        var fed = 0
+        var logits = Tensor(zeros: [0, session.model.configuration.vocabularySize])
+        repeat {
+            let end = min(prompt.count, fed + Self.prefillPiece)
+            logits = try session.feed(Array(prompt[fed..<end]), logits: .last)
+            fed = end
+            onPrefill(fed)
+        } while fed < prompt.count
         let prefill = (clock.now - t0).seconds
         var decoder = tokenizer.decodeIncrementally(skipSpecial: true)
         var text = ""
@@ -54,7 +67,7 @@ public struct Generator {
         let v = logits.shape[1]
         while generated.count < maxTokens {
             let last = UnsafeBufferPointer(start: logits.pointer + (logits.shape[0] - 1) * v, count: v)
-            let next = sampler.next(last)
+            let next = sampler.next(last, recent: sampler.repeatPenalty == 1 ? [] : prompt.suffix(sampler.repeatWindow) + generated)
             if stopTokens.contains(next) { reason = .endOfSequence; break }
             generated.append(next)
             let piece = decoder.append(next)

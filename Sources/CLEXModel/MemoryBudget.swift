@@ -5,15 +5,29 @@ import Foundation
 /// instead of the kernel killing the process part-way.
 public enum MemoryBudget {
     /// Memory the kernel can hand out now without swapping (`MemAvailable` of /proc/meminfo,
-    /// which counts reclaimable file cache), nil where unreadable.
+    /// which counts reclaimable file cache), or less when the process's address space is limited
+    /// (`ulimit -v`: the limit less what is mapped already); nil where unreadable.
     public static func availableBytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+        let machine = kibibytes("MemAvailable:", in: "/proc/meminfo")
+        var limit = rlimit()
+        guard getrlimit(RLIMIT_AS_RESOURCE, &limit) == 0, limit.rlim_cur != rlim_t.max,
+              let mapped = kibibytes("VmSize:", in: "/proc/self/status") else { return machine }
+        let left = max(Int(clamping: limit.rlim_cur) - mapped, 0)
+        return machine.map { min($0, left) } ?? left
+    }
+
+    /// The "`key` N kB" line of a /proc file, in bytes.
+    private static func kibibytes(_ key: String, in path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key) {
             let fields = line.split(separator: " ")
             if fields.count >= 2, let kib = Int(fields[1]) { return kib * 1024 }
         }
         return nil
     }
+
+    /// `RLIMIT_AS` as getrlimit takes it (an enum in Glibc's Swift import).
+    private static let RLIMIT_AS_RESOURCE = __rlimit_resource_t(RLIMIT_AS.rawValue)
 
     /// Throws when `bytes` more would not fit in the available memory (with 5 % of it kept free).
     /// `what` names the allocation in the message.

@@ -85,14 +85,14 @@ public struct ModelInfo: Sendable {
                              name: nil, configuration: config, parameterCount: shapes.reduce(0, +),
                              tensorTypes: types(shapes.map { ("F32", $0) }), ropeKeys: [], tokenizer: nil)
             try ModelLoader.checkShapes(checkpoint, config, scheme: .huggingFace)
-            let tokenizerPath = (path as NSString).deletingLastPathComponent + "/tokenizer.bin"
+            let tokenizerPath = FilePath.folder(of: path) + "/tokenizer.bin"
             if FileManager.default.fileExists(atPath: tokenizerPath) {
                 let file = try Llama2CTokenizerFile(path: tokenizerPath, vocabSize: c.vocabSize)
                 let tokenizer = try BPETokenizer(gguf: ModelLoader.llama2cTokenizerMetadata(file))
                 info.tokenizer = summary(tokenizer, type: "llama2.c tokenizer.bin (SentencePiece BPE)", chatTemplate: false)
             }
         default:
-            let directory = ModelLoader.isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
+            let directory = ModelLoader.isDirectory(path) ? path : FilePath.folder(of: path)
             let configPath = (directory as NSString).appendingPathComponent("config.json")
             guard let data = FileManager.default.contents(atPath: configPath) else {
                 throw ModelLoadError("\(path): a safetensors checkpoint needs its config.json beside it; \(configPath) is missing")

@@ -46,13 +46,13 @@ public enum ModelLoader {
         case let gguf as GGUFFile:
             return try load(gguf: gguf)
         case let llama2c as Llama2CCheckpoint:
-            let tokenizerPath = (path as NSString).deletingLastPathComponent + "/tokenizer.bin"
+            let tokenizerPath = FilePath.folder(of: path) + "/tokenizer.bin"
             return try load(llama2c: llama2c) { () throws(CheckpointError) in
                 FileManager.default.fileExists(atPath: tokenizerPath)
                     ? try Llama2CTokenizerFile(path: tokenizerPath, vocabSize: llama2c.config.vocabSize) : nil
             }
         default:
-            let directory = isDirectory(path) ? path : (path as NSString).deletingLastPathComponent
+            let directory = isDirectory(path) ? path : FilePath.folder(of: path)
             let configPath = (directory as NSString).appendingPathComponent("config.json")
             guard let data = FileManager.default.contents(atPath: configPath) else {
                 throw ModelLoadError("\(path): a safetensors checkpoint needs its config.json beside it; \(configPath) is missing")

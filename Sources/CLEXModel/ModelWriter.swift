@@ -22,8 +22,7 @@ public enum ModelWriter {
         for (name, tensor) in extraTensors { writer.addTensor(name, tensor) }
         try writer.write(to: (directory as NSString).appendingPathComponent("model.safetensors"))
         let config = try c.hfConfigJSON(extra: extraConfig)
-        try config.write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("config.json")),
-                         options: .atomic)
+        try AtomicFileWriter.write(config, to: (directory as NSString).appendingPathComponent("config.json"))
     }
 }
 

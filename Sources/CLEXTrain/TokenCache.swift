@@ -1,3 +1,4 @@
+import CLEXFormats
 import Foundation
 
 /// Tokenized corpora on disk, reused while their sources are unchanged: `<key>.tokens` holds a
@@ -36,6 +37,6 @@ enum TokenCache {
         int64(tokens.count)
         for s in starts { int64(s) }
         tokens.withUnsafeBytes { data.append(contentsOf: $0) }
-        try data.write(to: URL(fileURLWithPath: path(directory, key)), options: .atomic)
+        try AtomicFileWriter.write(data, to: path(directory, key))
     }
 }

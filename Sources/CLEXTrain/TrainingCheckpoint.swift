@@ -26,6 +26,26 @@ public enum TrainingCheckpoint {
         (output as NSString).appendingPathComponent(String(format: "checkpoint-%06d", step))
     }
 
+    /// Whether `name` in `output` is a checkpoint this program wrote: `checkpoint-` and six digits,
+    /// holding `trainer_state.json`. Only those are ever rotated away; anything else stays.
+    static func isCheckpoint(_ name: String, in output: String) -> Bool {
+        let digits = name.dropFirst("checkpoint-".count)
+        guard name.hasPrefix("checkpoint-"), digits.count == 6, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else {
+            return false
+        }
+        let state = ((output as NSString).appendingPathComponent(name) as NSString).appendingPathComponent("trainer_state.json")
+        return FileManager.default.fileExists(atPath: state)
+    }
+
+    /// Whether `name` is the temporary directory of a checkpoint a killed run left half-written:
+    /// `.checkpoint-NNNNNN.tmp-PID`.
+    static func isDebris(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0].isEmpty, parts[2].hasPrefix("tmp-"), Int(parts[2].dropFirst(4)) != nil else { return false }
+        let digits = parts[1].dropFirst("checkpoint-".count)
+        return parts[1].hasPrefix("checkpoint-") && digits.count == 6 && digits.allSatisfy(\.isNumber)
+    }
+
     /// Writes a checkpoint of `trainer` under `output`; returns its directory.
     static func save(_ trainer: Trainer, to output: String) throws -> String {
         let fm = FileManager.default
@@ -34,6 +54,8 @@ public enum TrainingCheckpoint {
         let name = (final as NSString).lastPathComponent
         let temporary = (output as NSString).appendingPathComponent(".\(name).tmp-\(getpid())")
         try? fm.removeItem(atPath: temporary)
+        guard TemporaryFiles.register(temporary) else { throw TrainingError.stopping }
+        defer { TemporaryFiles.unregister(temporary) }
         try ModelWriter.saveHF(trainer.model, positional: trainer.positional, to: temporary)
         var moments = SafetensorsWriter(metadata: ["step": "\(trainer.optimizer.step)"])
         for (param, state) in trainer.optimizer.moments {
@@ -47,18 +69,17 @@ public enum TrainingCheckpoint {
                           optimizerStep: trainer.optimizer.step)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(state).write(to: URL(fileURLWithPath: (temporary as NSString).appendingPathComponent("trainer_state.json")),
-                                        options: .atomic)
+        try AtomicFileWriter.write(try encoder.encode(state), to: (temporary as NSString).appendingPathComponent("trainer_state.json"))
         if fm.fileExists(atPath: final) { try fm.removeItem(atPath: final) }
         try fm.moveItem(atPath: temporary, toPath: final)
-        try Data(name.utf8).write(to: URL(fileURLWithPath: (output as NSString).appendingPathComponent("latest")), options: .atomic)
+        try AtomicFileWriter.write(Data(name.utf8), to: (output as NSString).appendingPathComponent("latest"))
         let entries = (try? fm.contentsOfDirectory(atPath: output)) ?? []
-        let all = entries.filter { $0.hasPrefix("checkpoint-") }.sorted()
+        let all = entries.filter { isCheckpoint($0, in: output) }.sorted()
         for old in all.dropLast(trainer.options.keepCheckpoints) where old != name {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(old))
         }
         // Half-written checkpoints of runs killed while saving (this one's was renamed above).
-        for debris in entries where debris.hasPrefix(".checkpoint-") && debris.contains(".tmp-") {
+        for debris in entries where isDebris(debris) {
             try? fm.removeItem(atPath: (output as NSString).appendingPathComponent(debris))
         }
         return final

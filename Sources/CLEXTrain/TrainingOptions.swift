@@ -69,6 +69,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String, String)
     case nonFinite(step: Int, what: String, lastCheckpoint: String?)
     case resumeRefused(String)
+    /// The process is exiting (interrupted); no new checkpoint is started.
+    case stopping
 
     public var description: String {
         switch self {
@@ -78,6 +80,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
                 + (last.map { "The last good checkpoint, \($0), is intact: resume from it with a lower learning rate." }
                    ?? "No checkpoint was written yet.")
         case .resumeRefused(let why): return "cannot resume: \(why)"
+        case .stopping: return "stopping: no checkpoint is started while the program exits"
         }
     }
 }

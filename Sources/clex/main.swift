@@ -1,5 +1,9 @@
+import CLEXCommandLine
 import CLEXTensor
 import Foundation
 
 OpenBLASCore.reexecWithFastSettingsIfNeeded()
-exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())))
+Interrupts.install()
+let status = CommandLineTool.run(Array(CommandLine.arguments.dropFirst()))
+Interrupts.awaitExitIfStopping()
+exit(status)

@@ -112,4 +112,12 @@ import Testing
         #expect(PasskeyReport.kMax(method: "m", lengths: [4], depths: [0, 1], cells: cells) == nil)
         #expect(PasskeyReport.kMax(method: "m", lengths: [16], depths: [0], cells: [cell(16, 0, 0, trials: 0)]) == nil)
     }
+
+    @Test("a length shorter than the shortest prompt is refused, not reported as that length")
+    func lengthBelowThePrompt() throws {
+        let model = tinyModel(vocabulary: 257, context: 256)
+        let run = PasskeyRun(model: model, tokenizer: ByteTokenizer(), methods: [EvaluationMethod(name: "rope") { try method(model) }],
+                             lengths: [2], depths: [0], trials: 1, task: try RetrievalTask(seed: 1), maxNewTokens: 2, feedLimit: 64)
+        #expect(throws: EvaluationError.self) { try run.run() }
+    }
 }

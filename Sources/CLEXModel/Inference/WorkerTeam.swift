@@ -14,7 +14,8 @@ import Synchronization
 /// can never claim a chunk of a newer step). The caller always works too; a worker that is
 /// descheduled or asleep simply claims nothing, and the caller finishes alone.
 final class WorkerTeam: @unchecked Sendable {
-    /// The process-wide team, one thread per core (the caller counts as one).
+    /// The process-wide team, created at first use with `Parallel.threadCount` threads (the
+    /// caller counts as one): `Parallel.setThreadCount` before any computing sets its size.
     static let shared = WorkerTeam(threads: Parallel.threadCount)
 
     /// Threads working on a step, the caller included.

@@ -52,7 +52,7 @@ extension PositionalConfiguration {
                 remaining += arguments[i...]
                 break
             }
-            let parts = argument.split(separator: "=", maxSplits: 1).map(String.init)
+            let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             let flag = parts[0]
             if Self.commandLineValueFlags.contains(flag) {
                 if parts.count == 2 {

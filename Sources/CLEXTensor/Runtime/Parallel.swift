@@ -1,5 +1,7 @@
+import COpenBLAS
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Splits loops across the machine's cores for the non-GEMM kernels.
 ///
@@ -8,8 +10,24 @@ import Foundation
 /// an estimate of the work and small loops run inline. Never call BLAS inside the body unless
 /// inside `BLAS.withSingleThread` — two thread pools would fight over the cores.
 public enum Parallel {
-    /// Number of worker threads used by the kernels (the active processor count).
-    public static let threadCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of worker threads used by the kernels: the active processor count unless
+    /// `setThreadCount` chose another.
+    public static var threadCount: Int { configuredThreads.load(ordering: .relaxed) }
+
+    /// The machine's active processor count.
+    public static let processorCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    @usableFromInline
+    static let configuredThreads = Atomic<Int>(processorCount)
+
+    /// Sets the threads every parallel part of the program uses: these loops, OpenBLAS
+    /// (`openblas_set_num_threads`) and teams created afterwards (the decode `WorkerTeam` is
+    /// created at its first use, so call this before computing anything; `clex --threads` does).
+    public static func setThreadCount(_ count: Int) {
+        precondition(count >= 1, "Parallel.setThreadCount: at least one thread, got \(count)")
+        configuredThreads.store(count, ordering: .relaxed)
+        openblas_set_num_threads(Int32(clamping: count))
+    }
 
     /// Runs `body(range)` over disjoint chunks covering `0..<count`, in parallel when
     /// `count * costPerItem` (roughly, in floating-point operations) is large enough to pay.
@@ -34,16 +52,24 @@ public enum Parallel {
 
     /// Runs `body(i)` for every `i` in `0..<count` with dynamic load balancing (each item should be
     /// at least tens of microseconds of work, e.g. one attention block row).
-    @inlinable
+    /// At most `threadCount` threads take part, each claiming the next item.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
-        if count == 1 || threadCount <= 1 {
+        let workers = min(count, threadCount)
+        if workers <= 1 {
             for i in 0..<count { body(i) }
             return
         }
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             let work = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: count) { work.value($0) }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let i = next.add(1, ordering: .relaxed).oldValue
+                    if i >= count { break }
+                    work.value(i)
+                }
+            }
         }
     }
 }

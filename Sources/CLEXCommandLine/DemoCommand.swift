@@ -4,8 +4,13 @@ import Foundation
 
 /// `clex demo`: the paper's experiment at CPU scale (see `DemoPlan`).
 enum DemoCommand {
+    static let spec = CommandSpec("demo", usage: "usage: clex demo [--quick] [--out DIR] [--texts DIR] [--continue-length N] [-t N]",
+                                  options: [OptionSpec("--quick", value: nil), OptionSpec("--out", ["-o"], value: "DIR"),
+                                            OptionSpec("--texts", value: "DIR"), OptionSpec("--continue-length", value: "N"),
+                                            CommandSpec.threadsOption])
+
     static let help = """
-    usage: clex demo [--quick] [--out DIR] [--texts DIR] [--continue-length N]
+    \(spec.usage)
 
       --quick      a smoke run of every stage with tiny budgets (a few minutes); checks the
                    plumbing and the outputs, not the method
@@ -13,26 +18,27 @@ enum DemoCommand {
                    finished stages are reused and an interrupted one resumes
       --texts DIR  the Shakespeare texts (default cache/assets/shakespeare, from scripts/fetch-assets)
       --continue-length N
-                   tokens per sequence of the continuation stage, a multiple of L (default L: train
+                   tokens per sequence of the continuation stage, a multiple of L up to 64L (default L: train
                    short; 4L is the paper's "CLEX 16k" setting); use a new --out for another value
+      -t, --threads N  threads for the engine and OpenBLAS (default: every core)
 
     Writes DIR/results/ppl.json, ppl.csv, ppl.svg and report.md, and prints the table.
     """
 
-    static func run(_ raw: [String]) throws -> Int32 {
-        if raw.contains("--help") || raw.contains("-h") { print(help); return 0 }
-        var args = try Arguments(raw, switches: ["--quick"])
+    static let command = Command(spec: spec, help: help, run: run)
+
+    static func run(_ args: Arguments) throws -> Int32 {
         let quick = args.flag("--quick")
         let out = args.string("--out") ?? (quick ? "demo-quick-out" : "demo-out")
         let texts = args.string("--texts") ?? "cache/assets/shakespeare"
         var plan = quick ? DemoPlan.quick : DemoPlan.standard
-        if let text = args.string("--continue-length") {
-            guard let n = Int(text), n >= plan.window, n % plan.window == 0 else {
-                throw UsageError("--continue-length expects a multiple of the window L = \(plan.window), found \"\(text)\"")
+        if let n = try args.int("--continue-length", in: plan.window...(plan.window * 64)) {
+            guard n % plan.window == 0 else {
+                throw UsageError("--continue-length expects a multiple of the window L = \(plan.window), got \(n)", command: spec.name)
             }
             plan.continueLength = n
         }
-        try args.rejectUnknown()
+        try OutputLocation.requireWritable(directory: out, flag: "--out")
         let start = Date()
         let report = try DemoRunner(plan: plan, texts: texts, output: out, log: emit).run()
         let results = (out as NSString).appendingPathComponent("results")

@@ -1,5 +1,6 @@
 import CLEXEval
 import CLEXModel
+import CLEXTensor
 import CLEXTokenizer
 import Foundation
 
@@ -26,16 +27,47 @@ enum EvalCommand {
       --seed S              seed of freshly initialised CLEX weights (default 0)
     """
 
+    static let shared: [OptionSpec] = [
+        OptionSpec("--model", ["-m"], value: "FILE"), OptionSpec("--lengths", value: "N,N,…"),
+        OptionSpec("--methods", value: "GROUPS"), OptionSpec("--seed", ["-s"], value: "S"),
+        OptionSpec("--out", ["-o"], value: "DIR"), OptionSpec("--feed-limit", value: "N"), TokenizerOption.option,
+        OptionSpec("--quiet", value: nil), CommandSpec.threadsOption,
+    ]
+
+    static let pplSpec = CommandSpec("eval ppl", usage: "usage: clex eval ppl --model FILE --text PATHS --lengths N,N,… [options]",
+                                     options: shared + [
+                                         OptionSpec("--text", ["-f"], value: "PATHS"), OptionSpec("--protocol", value: "P"),
+                                         OptionSpec("--stride", value: "S"), OptionSpec("--chunk", value: "C"),
+                                         OptionSpec("--windows", value: "N"), OptionSpec("--training-length", value: "L"),
+                                         OptionSpec("--save-tokens", value: "FILE"),
+                                     ])
+
+    static let passkeySpec = CommandSpec("eval passkey", usage: "usage: clex eval passkey --model FILE --lengths N,N,… [options]",
+                                         options: shared + [
+                                             OptionSpec("--depths", value: "D,D,…"), OptionSpec("--trials", value: "K"),
+                                             OptionSpec("--needles", value: "N"), OptionSpec("--new-tokens", value: "N"),
+                                         ])
+
+    static let perplexityCommand = Command(spec: pplSpec, help: pplHelp, run: perplexity)
+    static let passkeyCommand = Command(spec: passkeySpec, help: passkeyHelp, run: passkey)
+
+    static let interruptNote = """
+      -t, --threads N       threads for the engine and OpenBLAS, 1 … 1024 (default: every core)
+
+    Ctrl-C (SIGINT) or SIGTERM stops after the current piece: the finished cells are written (the
+    report marked partial, the others n/a) and the exit status is 130 (143 for SIGTERM).
+    """
+
     static let pplHelp = """
-    usage: clex eval ppl --model FILE --text PATHS --lengths N,N,… [options]
+    \(pplSpec.usage)
 
     Perplexity of every method at every context length; prints a table (rows = methods, columns =
     lengths, "PPL ± standard error", the protocol stated) and writes ppl.json, ppl.csv and ppl.svg.
 
       --model FILE          GGUF, safetensors (file or directory with config.json) or llama2.c .bin
-      --text PATHS          comma-separated text files or directories (their *.txt files); each file is one
+      -f, --text PATHS      comma-separated text files or directories (their *.txt files); each file is one
                             document, documents are joined with EOS into one token stream
-      --lengths N,N,…       context lengths in tokens, each ≥ 2 (a "k" suffix multiplies by 1024: 2k = 2048)
+      --lengths N,N,…       context lengths in tokens, 2 … 16777216 (a "k" suffix multiplies by 1024: 2k = 2048)
       --protocol P          chunks (default): non-overlapping windows of n, every token after the first scored
                             llamacpp: windows of n, tokens n/2+1 … n−1 scored, BOS first when the vocabulary
                                       adds BOS (llama.cpp-style: llama-perplexity's rule)
@@ -54,10 +86,11 @@ enum EvalCommand {
       --save-tokens FILE    also write the text's token stream (ids, a JSON array) to FILE, e.g. to check
                             that another program scores the same tokens
       --quiet               no progress lines
+    \(interruptNote)
     """
 
     static let passkeyHelp = """
-    usage: clex eval passkey --model FILE --lengths N,N,… [options]
+    \(passkeySpec.usage)
 
     Passkey retrieval (evaluation.md's prompt, key 1 … 50000 from a seeded generator, greedy generation
     of ≤ 10 tokens, answer = first integer): accuracy per (length, depth) cell over K trials, k_max (the
@@ -76,56 +109,32 @@ enum EvalCommand {
       --feed-limit N        tokens per forward call while reading the prompt (default 1024)
       --tokenizer FILE      tokenizer.json, a GGUF or "bytes", for a checkpoint that carries none
       --quiet               no progress lines
+    \(interruptNote)
     """
 
-    static func run(_ raw: [String]) throws -> Int32 {
-        guard let sub = raw.first else { print(help); return 2 }
-        let rest = Array(raw.dropFirst())
-        switch sub {
-        case "ppl":
-            if rest.contains("--help") || rest.contains("-h") { print(pplHelp); return 0 }
-            return try perplexity(rest)
-        case "passkey":
-            if rest.contains("--help") || rest.contains("-h") { print(passkeyHelp); return 0 }
-            return try passkey(rest)
-        case "--help", "-h", "help":
-            print(help + "\n\n" + pplHelp + "\n" + passkeyHelp)
-            return 0
-        default:
-            throw UsageError("unknown eval task '\(sub)' (expected ppl or passkey)")
-        }
-    }
-
-    static func perplexity(_ raw: [String]) throws -> Int32 {
-        var args = try Arguments(raw, switches: ["--quiet"])
-        guard let modelPath = args.string("--model") else { throw UsageError("eval ppl needs --model FILE") }
-        guard let textList = args.string("--text") else { throw UsageError("eval ppl needs --text PATHS") }
-        guard let lengthList = args.string("--lengths") else { throw UsageError("eval ppl needs --lengths N,N,…") }
-        let lengths = try integers(lengthList, flag: "--lengths")
-        let scoring = try PerplexityProtocol(name: args.string("--protocol") ?? "chunks",
-                                             stride: try args.int("--stride", 256), chunk: try args.int("--chunk", 4096))
-        let windows = args.string("--windows") != nil ? try args.int("--windows", 0) : nil
+    static func perplexity(_ args: Arguments) throws -> Int32 {
+        let modelPath = try args.required("--model")
+        let textList = try args.required("--text")
+        let lengths = try lengthList(args)
+        let scoring = try PerplexityProtocol(name: try args.choice("--protocol", "chunks", among: PerplexityProtocol.names),
+                                             stride: try args.int("--stride", 256, in: 1...ModelRunOptions.tokenLimit),
+                                             chunk: try args.int("--chunk", 4096, in: 1...ModelRunOptions.tokenLimit))
+        let windows = try args.int("--windows", in: 1...100_000_000)
         let methodSpec = args.string("--methods") ?? ""
-        let seed = try args.int("--seed", 0)
+        let seed = try args.seed("--seed", 0)
         let out = args.string("--out") ?? "eval-out"
-        let trainingLength = args.string("--training-length") != nil ? try args.int("--training-length", 0) : nil
-        let feedLimit = try args.int("--feed-limit", 1024)
+        let trainingLength = try args.int("--training-length", in: 1...ModelRunOptions.tokenLimit)
+        let feedLimit = try args.int("--feed-limit", 1024, in: 1...ModelRunOptions.tokenLimit)
         let tokensPath = args.string("--save-tokens")
         let quiet = args.flag("--quiet")
-        let tokenizerChoice = args.string("--tokenizer")
-        try args.rejectUnknown()
-        if let stray = args.positional.first { throw UsageError("unexpected argument '\(stray)' (quote --methods groups)") }
-        if let w = windows, w < 1 { throw UsageError("--windows must be at least 1, got \(w)") }
-        if let L = trainingLength, L < 1 { throw UsageError("--training-length must be at least 1, got \(L)") }
-        guard seed >= 0 else { throw UsageError("--seed must be ≥ 0") }
+        try OutputLocation.requireWritable(directory: out, flag: "--out")
+        if let tokensPath { try OutputLocation.requireWritable(file: tokensPath, flag: "--save-tokens") }
 
         let loaded = try loadModel(modelPath)
-        let tokenizer = try Self.tokenizer(for: loaded, modelPath: modelPath, choice: tokenizerChoice)
-        let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: UInt64(seed))
+        let tokenizer = try TokenizerOption.resolve(args, loaded: loaded, modelPath: modelPath)
+        let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: seed)
         let text = try EvaluationText(paths: textList.split(separator: ",").map(String.init), tokenizer: tokenizer)
-        if let tokensPath {
-            try JSONEncoder().encode(text.tokens).write(to: URL(fileURLWithPath: tokensPath), options: .atomic)
-        }
+        if let tokensPath { try ReportFile.write(try JSONEncoder().encode(text.tokens), to: tokensPath) }
         // llama.cpp puts BOS first in every chunk when its vocabulary adds BOS.
         let addsBOS = tokenizer.bosID != nil && tokenizer.encode("x", addSpecial: true).first == tokenizer.bosID
         let run = PerplexityRun(model: loaded.model, methods: methods, lengths: lengths, scoring: scoring, maxWindows: windows,
@@ -134,90 +143,61 @@ enum EvalCommand {
         try run.validate()
         if !quiet {
             log("eval ppl: \(methods.count) method(s) × \(lengths.count) length(s), \(text.files.count) file(s), "
-                + "\(text.tokens.count) tokens, protocol: \(scoring.label)")
+                + "\(text.tokens.count) tokens, protocol: \(scoring.label), \(Parallel.threadCount) threads")
         }
-        let report = try run.run(text: text) { p in if !quiet { log(p.line) } }
+        let report = try Interrupts.cooperating {
+            try run.run(text: text, progress: { p in if !quiet { log(p.line) } }, shouldStop: { Interrupts.requested != nil })
+        }
         print(report.table())
         let paths = try report.save(to: out)
         print("wrote " + paths.joined(separator: ", "))
-        return 0
+        return Interrupts.requested.map(Interrupts.exitStatus) ?? 0
     }
 
-    /// The model's own tokenizer, or the one `--tokenizer` names (needed for a checkpoint that
-    /// carries none, such as a fine-tune of a GGUF model).
-    static func tokenizer(for loaded: LoadedModel, modelPath: String, choice: String?) throws -> any Tokenizer {
-        if let choice { return try TrainCommand.loadTokenizer(choice) }
-        guard let own = loaded.tokenizer else {
-            throw EvaluationError("\(modelPath) carries no tokenizer: give --tokenizer FILE (a tokenizer.json or the GGUF it was fine-tuned from)")
-        }
-        return own
+    /// `--lengths`, required: context lengths 2 … 2²⁴ tokens.
+    static func lengthList(_ args: Arguments) throws -> [Int] {
+        _ = try args.required("--lengths")
+        return try args.integers("--lengths", in: 2...ModelRunOptions.tokenLimit)!
     }
 
-    static func passkey(_ raw: [String]) throws -> Int32 {
-        var args = try Arguments(raw, switches: ["--quiet"])
-        guard let modelPath = args.string("--model") else { throw UsageError("eval passkey needs --model FILE") }
-        guard let lengthList = args.string("--lengths") else { throw UsageError("eval passkey needs --lengths N,N,…") }
-        let lengths = try integers(lengthList, flag: "--lengths")
-        let depths = try numbers(args.string("--depths") ?? "0,0.25,0.5,0.75,1", flag: "--depths")
-        let trials = try args.int("--trials", 5)
-        let needles = try args.int("--needles", 1)
-        let newTokens = try args.int("--new-tokens", 10)
+    static func passkey(_ args: Arguments) throws -> Int32 {
+        let modelPath = try args.required("--model")
+        let lengths = try lengthList(args)
+        let depths = try args.numbers("--depths", in: 0...1) ?? [0, 0.25, 0.5, 0.75, 1]
+        let trials = try args.int("--trials", 5, in: 1...100_000)
+        let needles = try args.int("--needles", 1, in: 1...24)
+        let newTokens = try args.int("--new-tokens", 10, in: 1...100_000)
         let methodSpec = args.string("--methods") ?? ""
-        let seed = try args.int("--seed", 0)
+        let seed = try args.seed("--seed", 0)
         let out = args.string("--out") ?? "eval-out"
-        let feedLimit = try args.int("--feed-limit", 1024)
+        let feedLimit = try args.int("--feed-limit", 1024, in: 1...ModelRunOptions.tokenLimit)
         let quiet = args.flag("--quiet")
-        let tokenizerChoice = args.string("--tokenizer")
-        try args.rejectUnknown()
-        if let stray = args.positional.first { throw UsageError("unexpected argument '\(stray)' (quote --methods groups)") }
-        guard seed >= 0 else { throw UsageError("--seed must be ≥ 0") }
+        try OutputLocation.requireWritable(directory: out, flag: "--out")
 
         let loaded = try loadModel(modelPath)
-        let tokenizer = try Self.tokenizer(for: loaded, modelPath: modelPath, choice: tokenizerChoice)
-        let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: UInt64(seed))
+        let tokenizer = try TokenizerOption.resolve(args, loaded: loaded, modelPath: modelPath)
+        let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: seed)
         let run = PasskeyRun(model: loaded.model, tokenizer: tokenizer, methods: methods, lengths: lengths, depths: depths,
-                             trials: trials, task: try RetrievalTask(needles: needles, seed: UInt64(seed)),
+                             trials: trials, task: try RetrievalTask(needles: needles, seed: seed),
                              maxNewTokens: newTokens, feedLimit: feedLimit, modelName: (modelPath as NSString).lastPathComponent)
         try run.validate()
         if !quiet {
             log("eval passkey: \(run.task.name), \(methods.count) method(s) × \(lengths.count) length(s) × "
                 + "\(depths.count) depth(s) × \(trials) trial(s)")
         }
-        let report = try run.run { p in if !quiet { log(p.line) } }
+        let report = try Interrupts.cooperating {
+            try run.run(progress: { p in if !quiet { log(p.line) } }, shouldStop: { Interrupts.requested != nil })
+        }
         print(report.table())
         let paths = try report.save(to: out)
         print("wrote " + paths.joined(separator: ", "))
-        return 0
+        return Interrupts.requested.map(Interrupts.exitStatus) ?? 0
     }
 
     /// The checkpoint at `path`, with a clear error when the file is missing.
     static func loadModel(_ path: String) throws -> LoadedModel {
-        guard FileManager.default.fileExists(atPath: path) else { throw EvaluationError("model file \(path) does not exist") }
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError("--model: \(path) does not exist") }
         return try ModelLoader.load(path)
-    }
-
-    /// Comma-separated lengths, each ≥ 2; "2k" = 2048.
-    static func integers(_ list: String, flag: String) throws -> [Int] {
-        let values = try list.split(separator: ",").map { item -> Int in
-            let word = item.trimmingCharacters(in: .whitespaces).lowercased()
-            let value = word.hasSuffix("k") ? Int(word.dropLast()).map { $0 * 1024 } : Int(word)
-            guard let v = value, v >= 2 else { throw UsageError("\(flag) expects comma-separated integers ≥ 2, got '\(item)'") }
-            return v
-        }
-        guard !values.isEmpty else { throw UsageError("\(flag) is empty") }
-        return values
-    }
-
-    /// Comma-separated depths in 0 … 1.
-    static func numbers(_ list: String, flag: String) throws -> [Double] {
-        let values = try list.split(separator: ",").map { item -> Double in
-            guard let v = Double(item.trimmingCharacters(in: .whitespaces)), v >= 0, v <= 1 else {
-                throw UsageError("\(flag) expects comma-separated numbers in 0 … 1, got '\(item)'")
-            }
-            return v
-        }
-        guard !values.isEmpty else { throw UsageError("\(flag) is empty") }
-        return values
     }
 
     static func log(_ line: String) {

@@ -3,6 +3,17 @@ import Foundation
 
 /// `clex fuzz [TARGET|all]`: the seeded mutation fuzzer over every parser of outside input.
 enum FuzzCommand {
+    static let spec = CommandSpec("fuzz", usage: "usage: clex fuzz [TARGET|all] [--count N] [--seed S] [--out DIR] [--seeds PATHS] …",
+                                  options: [
+                                      OptionSpec("--count", value: "N"), OptionSpec("--seed", ["-s"], value: "S"),
+                                      OptionSpec("--out", ["-o"], value: "DIR"), OptionSpec("--seeds", value: "PATHS"),
+                                      OptionSpec("--hang-limit", value: "SECONDS"), OptionSpec("--memory-limit", value: "MIB"),
+                                      OptionSpec("--replay", value: "FILE"), OptionSpec("--list-errors", value: nil),
+                                      OptionSpec("--write-seeds", value: "DIR"),
+                                  ], positional: 1)
+
+    static let command = Command(spec: spec, help: help, run: run)
+
     static var help: String {
         let targets = (FuzzTarget.all + [FuzzTarget.crashCheck])
             .map { "  " + $0.name.padding(toLength: 19, withPad: " ", startingAt: 0) + $0.summary }
@@ -39,27 +50,21 @@ enum FuzzCommand {
         then per target: counts, the error kinds seen with their counts, the slowest input's time.
         Exit status: 0 when every input was handled (accepted or rejected with an input error),
         1 when some input raised an error of an unexpected type.
+
+        clex fuzz args fuzzes the command line instead (clex help fuzz args).
         """
     }
 
-    static func run(_ raw: [String]) throws -> Int32 {
-        if raw.contains("--help") || raw.contains("-h") { print(help); return 0 }
-        var args = try Arguments(raw, switches: ["--list-errors"])
+    static func run(_ args: Arguments) throws -> Int32 {
         let listErrors = args.flag("--list-errors")
-        let count = try args.int("--count", 10_000)
-        let seed = try args.int("--seed", 1)
-        let hangLimit = try args.float("--hang-limit", 2)
-        let memory = try args.int("--memory-limit", 512)
+        let count = try args.int("--count", 10_000, in: 1...1_000_000_000)
+        let seed = try args.int("--seed", 1, in: 0...Int.max)
+        let hangLimit = try args.float("--hang-limit", 2, in: 0.001...86_400)
+        let memory = try args.int("--memory-limit", 512, in: 64...(1 << 30))
         let out = args.string("--out") ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("clex-fuzz")
         let seedPaths = args.string("--seeds").map { $0.split(separator: ",").map(String.init) } ?? []
         let replay = args.string("--replay")
         let writeSeeds = args.string("--write-seeds")
-        try args.rejectUnknown()
-        guard args.positional.count <= 1 else { throw UsageError("fuzz takes one TARGET, got \(args.positional)") }
-        guard count >= 1 else { throw UsageError("--count expects a positive integer, got \(count)") }
-        guard seed >= 0 else { throw UsageError("--seed expects a non-negative integer, got \(seed)") }
-        guard hangLimit > 0 else { throw UsageError("--hang-limit expects a positive number, got \(hangLimit)") }
-        guard memory >= 64 else { throw UsageError("--memory-limit expects at least 64 (MiB), got \(memory)") }
 
         let name = args.positional.first ?? "all"
         let targets: [FuzzTarget]
@@ -68,7 +73,8 @@ enum FuzzCommand {
         } else if let target = FuzzTarget.named(name) {
             targets = [target]
         } else {
-            throw UsageError("unknown fuzz target '\(name)' (known: all, \((FuzzTarget.all + [FuzzTarget.crashCheck]).map(\.name).joined(separator: ", ")))")
+            throw UsageError("unknown fuzz target '\(name)' (known: all, args, \((FuzzTarget.all + [FuzzTarget.crashCheck]).map(\.name).joined(separator: ", ")))",
+                             command: spec.name)
         }
         let options = FuzzOptions(count: count, seed: UInt64(seed), outputDirectory: out, hangLimit: Double(hangLimit),
                                   memoryBudget: memory << 20)
@@ -79,7 +85,7 @@ enum FuzzCommand {
                 for (i, seed) in target.seeds.enumerated() {
                     let path = (writeSeeds as NSString).appendingPathComponent("\(target.name)-seed\(i).bin")
                     guard FileManager.default.createFile(atPath: path, contents: Data(seed)) else {
-                        throw UsageError("--write-seeds: cannot write \(path)")
+                        throw InputError("--write-seeds: cannot write \(path)")
                     }
                     emit(path)
                 }
@@ -88,9 +94,9 @@ enum FuzzCommand {
         }
 
         if let replay {
-            guard targets.count == 1 else { throw UsageError("--replay needs one TARGET, not all") }
+            guard targets.count == 1 else { throw UsageError("--replay needs one TARGET, not all", command: spec.name) }
             guard let input = FileManager.default.contents(atPath: replay) else {
-                throw UsageError("--replay: cannot read \(replay)")
+                throw InputError("--replay: cannot read \(replay)")
             }
             let target = targets[0]
             let started = Date()
@@ -138,7 +144,7 @@ enum FuzzCommand {
         for path in paths {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-                throw UsageError("--seeds: \(path) does not exist")
+                throw InputError("--seeds: \(path) does not exist")
             }
             if isDirectory.boolValue {
                 let names = try FileManager.default.contentsOfDirectory(atPath: path).sorted()

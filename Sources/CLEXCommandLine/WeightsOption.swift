@@ -5,12 +5,12 @@ import CLEXTensor
 /// inference.
 struct WeightsOption {
     static let help = """
-      --weights W         element type the matrices are computed in: native (default: as the
-                          file stores them, read where they lie) or one of \(ElementType.allCases.map(\.description).joined(separator: ", "))
-                          (converted at load; needs memory for the converted copy)
-      --activations A     how activations meet quantised weights: q8 (default; 8-bit blocks and
-                          integer dot products, as llama.cpp) or f32 (weights widened to Float32:
-                          the dequantise-then-Float32 result, slower)
+      --weights W             element type the matrices are computed in: native (default: as the
+                              file stores them, read where they lie) or one of \(ElementType.allCases.map(\.description).joined(separator: ", "))
+                              (converted at load; needs memory for the converted copy)
+      --activations A         how activations meet quantised weights: q8 (default; 8-bit blocks and
+                              integer dot products, as llama.cpp) or f32 (weights widened to Float32:
+                              the dequantise-then-Float32 result, slower)
     """
 
     /// The type named by `--weights` (nil: native).
@@ -18,17 +18,17 @@ struct WeightsOption {
     var precision: ActivationPrecision
 
     /// Reads both options (defaults: native, q8).
-    init(_ args: inout Arguments) throws {
+    init(_ args: Arguments) throws {
         if let name = args.string("--weights"), name != "native" {
             guard let type = ElementType(rawValue: name.uppercased()) else {
                 let known = (["native"] + ElementType.allCases.map(\.description)).joined(separator: ", ")
-                throw UsageError("--weights expects one of \(known), got '\(name)'")
+                throw UsageError("--weights expects one of \(known), got '\(name)'", command: args.spec.name)
             }
             self.type = type
         }
         let name = args.string("--activations") ?? "q8"
         guard let precision = ActivationPrecision(rawValue: name.lowercased()) else {
-            throw UsageError("--activations expects q8 or f32, got '\(name)'")
+            throw UsageError("--activations expects q8 or f32, got '\(name)'", command: args.spec.name)
         }
         self.precision = precision
     }

@@ -1,3 +1,4 @@
+import CLEXFormats
 import CLEXModel
 import CLEXTokenizer
 import Foundation
@@ -6,8 +7,12 @@ import Foundation
 /// directory — the way to the PyTorch CLEX reference and HF tools (multi-GPU training, other
 /// runtimes); their checkpoints load back in `clex` as they are.
 enum ExportCommand {
+    static let spec = CommandSpec("export", usage: "usage: clex export --model FILE --out DIR [positional options]",
+                                  options: [OptionSpec("--model", ["-m"], value: "FILE"), OptionSpec("--out", ["-o"], value: "DIR")]
+                                      + CommandSpec.positionalOptions)
+
     static let help = """
-    usage: clex export --model FILE --out DIR [positional options]
+    \(spec.usage)
 
       --model FILE        a GGUF, safetensors (file, directory or sharded index) or llama2.c checkpoint
       --out DIR           the HF directory to write: model.safetensors (Float32, HF names and
@@ -18,17 +23,19 @@ enum ExportCommand {
                           the source holds model.clex_layer.*)
 
     GGUF vocabularies are not converted to tokenizer.json: use the original model's tokenizer files.
+    Every file is written to a temporary name and renamed into place; an interrupted export
+    (Ctrl-C) removes its temporary files.
     """
 
-    static func run(_ raw: [String]) throws -> Int32 {
-        if raw.contains("--help") || raw.contains("-h") { print(help); return 0 }
-        guard let path = TrainCommand.value(raw, "--model") else { throw UsageError("export needs --model FILE") }
-        guard let out = TrainCommand.value(raw, "--out") else { throw UsageError("export needs --out DIR") }
+    static let command = Command(spec: spec, help: help, run: run)
+
+    static func run(_ args: Arguments) throws -> Int32 {
+        let path = try args.required("--model")
+        let out = try args.required("--out")
+        guard FileManager.default.fileExists(atPath: path) else { throw InputError("--model: \(path) does not exist") }
+        try OutputLocation.requireWritable(directory: out, flag: "--out")
         let loaded = try ModelLoader.load(path)
-        let (method, rest) = try loaded.positionalMethod(overrides: raw)
-        var args = try Arguments(rest, switches: [])
-        _ = args.string("--model"); _ = args.string("--out")
-        try args.rejectUnknown()
+        let (method, _) = try loaded.positionalMethod(overrides: args.positionalOverrides())
         try ModelWriter.saveHF(loaded.model, positional: method, to: out)
         let copied = try copyTokenizerFiles(from: path, to: out)
         if loaded.tokenizer is ByteTokenizer { try ByteTokenizerMarker.write(into: out) }
@@ -43,14 +50,13 @@ enum ExportCommand {
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: source, isDirectory: &isDirectory) else { return [] }
-        let folder = isDirectory.boolValue ? source : (source as NSString).deletingLastPathComponent
+        let folder = isDirectory.boolValue ? source : FilePath.folder(of: source)
         var copied: [String] = []
         for name in ["tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"] {
             let from = (folder as NSString).appendingPathComponent(name)
             let to = (directory as NSString).appendingPathComponent(name)
             guard fm.fileExists(atPath: from), from != to else { continue }
-            try? fm.removeItem(atPath: to)
-            try fm.copyItem(atPath: from, toPath: to)
+            try AtomicFileWriter.write(try Data(contentsOf: URL(fileURLWithPath: from)), to: to)
             copied.append(name)
         }
         return copied

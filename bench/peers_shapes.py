@@ -44,30 +44,25 @@ def log(msg):
 # ---------------------------------------------------------------------------------------------
 # CLEX-Swift invocation for the shape models — adjust here.
 #
-# `clex bench infer` on main measures fixed lengths (prefill 512 and 2048 tokens, decode 64 tokens
-# at context 128 and 2048; Float32 weights and, for a quantised GGUF, its own blocks). When it
-# takes options for the lengths, pass `prompt`, `gen` and `depth` through here; the joining code
-# below already picks the rows whose lengths match llama-bench's (or the nearest, labelled).
+# `clex bench infer` measures prefill of `prompt` tokens and decode of `gen` tokens from a 2-token
+# context (its shortest; llama-bench's "empty context") and from `depth` tokens, on the file's
+# own weights (read where they lie in the mapped file), on `threads` threads.
 def clex_command(clex, model, json_out, prompt, gen, depth, threads):
-    """argv of the clex run for one shape GGUF (threads: see clex_environment)."""
-    return [clex, "bench", "infer", "--model", model, "--json", json_out]
+    """argv of the clex run for one shape GGUF."""
+    contexts = "2" + (f",{depth}" if depth > 0 else "")
+    return [clex, "bench", "infer", "--model", model, "--threads", str(threads), "--prefill", str(prompt),
+            "--contexts", contexts, "--decode-tokens", str(gen), "--json", json_out]
 
 
 def clex_environment(threads):
-    """Extra environment of the clex run. clex uses every core the process may run on
-    (Parallel.threadCount) and OpenBLAS the count below; bench/peers warns when --threads differs
-    from the core count."""
+    """Extra environment of the clex run (`--threads` also sets OpenBLAS's count)."""
     return {"OPENBLAS_NUM_THREADS": str(threads)}
 
 
 def clex_memory_estimate(file_bytes, type_name):
-    """Bytes the clex run is expected to need, to skip runs that cannot fit in RAM (a 7B shape).
-    main converts every weight to Float32 at load and keeps the file's quantised blocks beside
-    them for decoding: ~4 bytes per parameter plus the file. Change this when it no longer does."""
-    bits = {"Q4_0": 4.5, "Q4_1": 5.0, "Q8_0": 8.5, "F16": 16.0, "Q4_K": 4.5, "Q5_K": 5.5,
-            "Q6_K": 6.5625, "Q4_K_M": 4.9}.get(type_name, 4.5)
-    parameters = file_bytes * 8 / bits
-    return 4 * parameters + file_bytes
+    """Bytes the clex run is expected to need, to skip runs that cannot fit in RAM: the mapped
+    file, the Float32 KV cache of the deepest context and the activations (~1 GB at 7B)."""
+    return file_bytes + 1.2e9
 # ---------------------------------------------------------------------------------------------
 
 
@@ -387,8 +382,6 @@ def main():
     os.makedirs(raw_dir, exist_ok=True)
     lengths = parse_lengths(a.lengths)
     quiet = (a.quiet, a.max_wait, a.max_others, a.attempts)
-    if a.clex and a.threads != os.cpu_count():
-        log(f"bench/peers: warning: --threads {a.threads} but {os.cpu_count()} cores: clex uses every core")
     default_types = [t for t in a.types.split(",") if t]
     plan = []  # [(shape, [types])]: "SHAPE" takes --types, "SHAPE:T+T" its own
     for item in (x for x in a.shapes.split(",") if x):

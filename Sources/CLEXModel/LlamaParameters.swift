@@ -15,7 +15,7 @@ public struct LlamaLayerWeights<W> {
     public var down: W            // [E, F]
 
     /// A block whose weight in each slot is `make(slot)`, made in slot order.
-    public init(_ make: (CheckpointNames.LayerSlot) throws -> W) rethrows {
+    public init<E: Error>(_ make: (CheckpointNames.LayerSlot) throws(E) -> W) throws(E) {
         attentionNorm = try make(.attentionNorm)
         query = try make(.query)
         key = try make(.key)
@@ -68,9 +68,15 @@ public struct LlamaWeightSet<W> {
 
     /// A model with `layers` blocks whose weight in each slot is `value(slot)` (the output head
     /// only when not `tied`).
-    public init(layers: Int, tied: Bool, _ value: (CheckpointNames.Slot) throws -> W) rethrows {
+    public init<E: Error>(layers: Int, tied: Bool, _ value: (CheckpointNames.Slot) throws(E) -> W) throws(E) {
         embedding = try value(.embedding)
-        self.layers = try (0..<layers).map { i in try LlamaLayerWeights { try value(.layer(i, $0)) } }
+        // Typed throws and a loop: with `rethrows` and `(0..<n).map`, an error thrown by a layer's
+        // weight was lost in release builds (Swift 6.3) and the half-made layer used (a segfault
+        // found by `clex fuzz gguf`; ModelLoaderTests covers it).
+        var made: [LlamaLayerWeights<W>] = []
+        made.reserveCapacity(layers)
+        for i in 0..<layers { made.append(try LlamaLayerWeights { (slot) throws(E) -> W in try value(.layer(i, slot)) }) }
+        self.layers = made
         finalNorm = try value(.finalNorm)
         outputHead = tied ? nil : try value(.outputHead)
     }
@@ -79,8 +85,10 @@ public struct LlamaWeightSet<W> {
     public var slots: [CheckpointNames.Slot] { CheckpointNames.slots(layers: layers.count, tied: outputHead == nil) }
 
     /// The same model with every weight transformed by `transform(slot, weight)`.
-    public func map<U>(_ transform: (CheckpointNames.Slot, W) throws -> U) rethrows -> LlamaWeightSet<U> {
-        try LlamaWeightSet<U>(layers: layers.count, tied: outputHead == nil) { try transform($0, self[$0]!) }
+    public func map<U, E: Error>(_ transform: (CheckpointNames.Slot, W) throws(E) -> U) throws(E) -> LlamaWeightSet<U> {
+        try LlamaWeightSet<U>(layers: layers.count, tied: outputHead == nil) { (slot) throws(E) -> U in
+            try transform(slot, self[slot]!)
+        }
     }
 
     /// The LM head: the output head, or the embedding when tied.

@@ -44,6 +44,23 @@ struct RegressionTests {
                         ["fuzz.gguf", "layer count 8323073", "llama.block_count", "holds 12 tensors"])
     }
 
+    // A GGUF whose blk.0.attn_v.weight had a type outside the table (I64) segfaulted: the error,
+    // thrown while making layer 0 through `rethrows` initialisers and `map`, was lost in release
+    // builds and the half-made layer destroyed. The weight sets' initialisers now use typed throws.
+    @Test("GGUF: a layer's matrix of an unsupported type is refused by name")
+    func unsupportedLayerMatrixType() {
+        var bytes = ggufModel(blockCount: 1)
+        let name = Array("blk.0.attn_v.weight".utf8)
+        guard let start = (0...(bytes.count - name.count)).first(where: { Array(bytes[$0..<($0 + name.count)]) == name }) else {
+            Issue.record("no tensor info for blk.0.attn_v.weight")
+            return
+        }
+        // tensor info: name, n_dims (u32), n_dims × u64 dims, type (u32): I32 has F32's size
+        let dims = Int(bytes[start + name.count])
+        bytes[start + name.count + 4 + 8 * dims] = UInt8(GGMLType.i32.rawValue)
+        expectRejection(.gguf, bytes, ["blk.0.attn_v.weight", "I32"])
+    }
+
     @Test("safetensors + config.json: num_hidden_layers beyond the tensors is refused by name")
     func hfLayerCount() throws {
         var config = String(decoding: FuzzSeeds.tinyConfigJSON, as: UTF8.self)

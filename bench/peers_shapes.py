@@ -244,14 +244,6 @@ def nearest(entries, key, want):
     return min(entries, key=lambda e: (abs(e[key] - want), e[key])) if entries else None
 
 
-def clex_decode_rows(report):
-    """Decode rows of the file's own (quantised) weights when present, else the Float32 ones."""
-    rows = report.get("decode", [])
-    native = [d for d in rows if d.get("speedupOverF32") is not None
-              or not re.fullmatch(r"F32( ×\d+)?", d.get("weights", "F32"))]
-    return native or rows
-
-
 def join(shape, type_name, file_bytes, runs, clex, prompt, gen, depth):
     """[(metric, unit, better, llama fa0 cell, llama fa1 cell, clex value, clex note)]."""
     report = clex.get("report") if clex else None
@@ -268,17 +260,17 @@ def join(shape, type_name, file_bytes, runs, clex, prompt, gen, depth):
     speed(f"prefill {prompt} tokens (tok/s)", prompt, 0, 0,
           pre["tokensPerSecond"] if pre else None,
           f"CLEX at {pre['tokens']} tokens" if pre and pre["tokens"] != prompt else "")
-    dec = clex_decode_rows(report) if report else []
+    dec = report.get("decode", []) if report else []
     short = nearest(dec, "context", 0)
     speed(f"decode {gen} tokens, empty context (tok/s)", 0, gen, 0,
           short["tokensPerSecond"] if short else None,
-          (f"CLEX at context {short['context']}, {short.get('weights', 'F32')}" if short else ""))
+          (f"CLEX at context {short['context']}" if short else ""))
     if depth > 0:
         speed(f"prefill {prompt} tokens at depth {depth} (tok/s)", prompt, 0, depth, None, "")
         deep = nearest(dec, "context", depth)
         speed(f"decode {gen} tokens at depth {depth} (tok/s)", 0, gen, depth,
               deep["tokensPerSecond"] if deep else None,
-              (f"CLEX at context {deep['context']}, {deep.get('weights', 'F32')}" if deep else ""))
+              (f"CLEX at context {deep['context']}" if deep else ""))
     rss = [runs[fa]["peakRSSBytes"] / 1e9 if runs.get(fa) and runs[fa].get("peakRSSBytes") else None
            for fa in (0, 1)]
     clex_rss = clex.get("peakRSSBytes") if clex else None

@@ -52,7 +52,11 @@ enum ChatCommand {
                 continue
             }
             do {
-                let result = try conversation.reply(to: text, maxTokens: maxTokens) { write($0) }
+                var progress: ProgressLine?
+                let result = try conversation.reply(to: text, maxTokens: maxTokens, onPrefill: { fed, total in
+                    if progress == nil { progress = ProgressLine(what: "prompt tokens", total: total) }
+                    progress?.update(fed)
+                }) { write($0) }
                 write("\n")
                 let rate = Double(result.tokens.count) / max(result.decodeSeconds, 1e-9)
                 note(String(format: "[%d tokens at %.1f tok/s, stopped: %@; %d of %d context tokens used]",

@@ -36,12 +36,17 @@ public struct ChatConversation {
         return unfed + generator.tokenizer.encode(turn, addSpecial: first)
     }
 
-    /// Answers `text`, streaming the reply through `onText`; at most `maxTokens` tokens. Throws
+    /// Answers `text`, streaming the reply through `onText`; at most `maxTokens` tokens.
+    /// `onPrefill(fed, total)` follows the turn's prompt tokens as they are read (first with 0,
+    /// before the first is read). Throws
     /// (leaving the conversation as it was) when the turn does not fit in the session.
-    public mutating func reply(to text: String, maxTokens: Int, onText: (String) -> Void = { _ in }) throws -> Generator.Result {
+    public mutating func reply(to text: String, maxTokens: Int, onPrefill: (Int, Int) -> Void = { _, _ in },
+                               onText: (String) -> Void = { _ in }) throws -> Generator.Result {
         let prompt = turnTokens(text)
         let before = generator.session.count
-        let result = try generator.generate(prompt: prompt, maxTokens: maxTokens, onText: onText)
+        onPrefill(0, prompt.count)
+        let result = try generator.generate(prompt: prompt, maxTokens: maxTokens, onPrefill: { onPrefill($0, prompt.count) },
+                                            onText: onText)
         let fed = generator.session.count - before - prompt.count
         unfed = Array(result.tokens.suffix(result.tokens.count - fed))
         replyOpen = true

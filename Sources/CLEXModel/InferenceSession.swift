@@ -91,6 +91,11 @@ public final class InferenceSession {
         guard tokens.count <= cache.remaining else {
             throw ModelLoadError("context full: \(cache.count) + \(tokens.count) tokens exceed the session's \(cache.capacity)")
         }
+        let v = model.configuration.vocabularySize
+        if let i = tokens.firstIndex(where: { $0 < 0 || Int($0) >= v }) {
+            throw ModelLoadError("token id \(tokens[i]) at position \(i) is outside the model's vocabulary 0..<\(v) "
+                                 + "(a tokenizer of another model?)")
+        }
         let end = cache.count + tokens.count
         var cuts = boundaries(cache.count, end).filter { $0 > cache.count && $0 < end }
         cuts.append(end)

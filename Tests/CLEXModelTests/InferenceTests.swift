@@ -87,4 +87,18 @@ import Testing
         #expect(throws: ModelLoadError.self) { try session.feed(Array(Self.tokens[0..<3])) }
         #expect(session.count == 6)
     }
+
+    // A tokenizer of another model (`--tokenizer`) gave ids past the vocabulary: a trap in the
+    // embedding before this check.
+    @Test("token ids outside the vocabulary are an error naming the id, and nothing is fed")
+    func idsOutsideVocabulary() throws {
+        let model = tinyModel()
+        let v = Int32(model.configuration.vocabularySize)
+        let session = try InferenceSession(model: model, capacity: 8, rotary: InferenceSession.defaultRotary(model.configuration))
+        for bad: Int32 in [v, -1] {
+            let error = #expect(throws: ModelLoadError.self) { try session.feed([1, bad]) }
+            #expect("\(error.map { "\($0)" } ?? "")".contains("token id \(bad) at position 1"))
+        }
+        #expect(session.count == 0)
+    }
 }

@@ -42,6 +42,14 @@ public final class Trainer {
     public init(model: LlamaModel, positional: any PositionalMethod, training: [Int32], validation: [Int32],
                 options: TrainingOptions, output: String?) throws {
         try options.validate()
+        // Ids past the embedding (a tokenizer of another model) would trap in the embedding and
+        // the cross-entropy of the first step.
+        let v = model.configuration.vocabularySize
+        for (set, tokens) in [("training", training), ("validation", validation)] {
+            if let bad = tokens.first(where: { $0 < 0 || Int($0) >= v }) {
+                throw TrainingError.tokenOutsideVocabulary(set: set, id: bad, vocabulary: v)
+            }
+        }
         // Float32 weights, gradients and AdamW's two moments: 16 bytes per parameter at least.
         try MemoryBudget.require(16 * model.configuration.parameterCount,
                                  for: "training \(model.configuration.parameterCount) parameters (weights, gradients, AdamW moments)")

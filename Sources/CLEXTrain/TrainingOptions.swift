@@ -69,6 +69,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case invalidOption(String, String)
     case nonFinite(step: Int, what: String, lastCheckpoint: String?)
     case resumeRefused(String)
+    /// Token ids the model cannot embed: (which set, the id, the vocabulary size).
+    case tokenOutsideVocabulary(set: String, id: Int32, vocabulary: Int)
     /// The process is exiting (interrupted); no new checkpoint is started.
     case stopping
 
@@ -80,6 +82,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
                 + (last.map { "The last good checkpoint, \($0), is intact: resume from it with a lower learning rate." }
                    ?? "No checkpoint was written yet.")
         case .resumeRefused(let why): return "cannot resume: \(why)"
+        case .tokenOutsideVocabulary(let set, let id, let v):
+            return "the \(set) tokens hold id \(id), outside the model's vocabulary 0..<\(v) (a tokenizer of another model?)"
         case .stopping: return "stopping: no checkpoint is started while the program exits"
         }
     }

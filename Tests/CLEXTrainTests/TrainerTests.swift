@@ -92,4 +92,22 @@ import Testing
         try trainer.run { last = $0.loss }
         #expect(last < 0.05, "final training loss \(last)")
     }
+
+    // Fine-tuning with a tokenizer of another model fed ids past the embedding: a trap in the
+    // first step before this check.
+    @Test("tokens outside the model's vocabulary are refused before training, naming the set and the id")
+    func tokensOutsideVocabulary() throws {
+        let model = tinyTrainingModel()   // 257 ids
+        var options = TrainingOptions()
+        options.sequenceLength = 16
+        options.steps = 1
+        let fits = byteTokens(String(sampleText.prefix(64)))
+        let beyond = fits + [257]
+        for (training, validation, set) in [(beyond, fits, "training"), (fits, beyond, "validation")] {
+            #expect(throws: TrainingError.tokenOutsideVocabulary(set: set, id: 257, vocabulary: 257)) {
+                try Trainer(model: model, positional: try positionalMethod("rope", model), training: training,
+                            validation: validation, options: options, output: nil)
+            }
+        }
+    }
 }

@@ -47,12 +47,7 @@ enum BenchCommand {
             progress("\(row.op) \(row.shape): " + String(format: "%.3f ms, %.1f ", row.milliseconds, row.rate)
                      + row.unit + ratio)
         }
-        print("\n" + report.table())
-        if let json {
-            try report.save(to: URL(fileURLWithPath: json))
-            print("wrote \(json)")
-        }
-        return 0
+        return try finish(table: report.table(), json: json, save: report.save(to:))
     }
 
     static func infer(_ args: Arguments) throws -> Int32 {
@@ -72,12 +67,7 @@ enum BenchCommand {
             progress("\(row.kind) \(row.what): " + String(format: "%.2f ms, %.1f ", row.milliseconds, row.rate)
                      + row.unit + ratio + (row.note.map { "  (\($0))" } ?? ""))
         }
-        print("\n" + report.table())
-        if let json {
-            try report.save(to: URL(fileURLWithPath: json))
-            print("wrote \(json)")
-        }
-        return 0
+        return try finish(table: report.table(), json: json, save: report.save(to:))
     }
 
     static func train(_ args: Arguments) throws -> Int32 {
@@ -87,9 +77,14 @@ enum BenchCommand {
             progress("\(row.op) \(row.shape): " + String(format: "%.1f ms, %.1f ", row.milliseconds, row.rate)
                      + row.unit + ratio + (row.note.map { "  (\($0))" } ?? ""))
         }
-        print("\n" + report.table())
+        return try finish(table: report.table(), json: json, save: report.save(to:))
+    }
+
+    /// Prints a benchmark's table and, with `--json FILE`, writes its report there.
+    static func finish(table: String, json: String?, save: (URL) throws -> Void) throws -> Int32 {
+        print("\n" + table)
         if let json {
-            try report.save(to: URL(fileURLWithPath: json))
+            try save(URL(fileURLWithPath: json))
             print("wrote \(json)")
         }
         return 0

@@ -72,7 +72,7 @@ public struct LlamaWeightSet<W> {
         embedding = try value(.embedding)
         // Typed throws and a loop: with `rethrows` and `(0..<n).map`, an error thrown by a layer's
         // weight was lost in release builds (Swift 6.3) and the half-made layer used (a segfault
-        // found by `clex fuzz gguf`; ModelLoaderTests covers it).
+        // found by `clex fuzz gguf`; the fuzz RegressionTests cover it).
         var made: [LlamaLayerWeights<W>] = []
         made.reserveCapacity(layers)
         for i in 0..<layers { made.append(try LlamaLayerWeights { (slot) throws(E) -> W in try value(.layer(i, slot)) }) }

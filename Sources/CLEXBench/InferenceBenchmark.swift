@@ -25,6 +25,8 @@ public struct InferenceBenchmark {
     public var minSeconds: Double
     /// How activations meet quantised weights.
     public var precision: ActivationPrecision = .q8
+    /// Element types of the KV cache.
+    public var cacheTypes: KVCacheTypes = .f16
 
     /// The full benchmark (prefill 512 and 2048, decode at 128 and 2048; about a minute on two
     /// cores for a small model) or a quick pass for smoke tests.
@@ -41,11 +43,12 @@ public struct InferenceBenchmark {
         var report = InferenceReport(model: modelName, parameters: c.parameterCount, blasCore: BLAS.coreName,
                                      threads: Parallel.threadCount, cpu: cpuModelName())
         report.weights = model.parameters.typeSummary
-        report.kernels = Weight.kernelPath + ", activations " + precision.rawValue
+        report.kernels = Weight.kernelPath + ", activations " + precision.rawValue + ", KV cache " + cacheTypes.description
         let tokens = Self.tokens(count: max((prefillLengths + decodeContexts).max()! + decodeTokens, 72),
                                  vocabulary: c.vocabularySize)
         func session(_ capacity: Int) throws -> InferenceSession {
-            try InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), precision: precision)
+            try InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), precision: precision,
+                                 cacheTypes: cacheTypes)
         }
         // Warm-up: first touch of the weights and of every code path.
         let warm = try session(72)

@@ -8,8 +8,8 @@ enum BenchCommand {
     static let kernelsSpec = CommandSpec("bench kernels", usage: "usage: clex bench kernels [--quick] [--json FILE] [-t N]", options: common)
     static let trainSpec = CommandSpec("bench train", usage: "usage: clex bench train [--quick] [--json FILE] [-t N]", options: common)
     static let inferSpec = CommandSpec("bench infer",
-                                       usage: "usage: clex bench infer --model FILE [--weights W] [--activations A] [--prefill N,…] [--contexts N,…] [--quick] [--json FILE] [-t N]",
-                                       options: common + CommandSpec.weightsOptions + [
+                                       usage: "usage: clex bench infer --model FILE [--weights W] [--activations A] [-ctk T] [-ctv T] [--prefill N,…] [--contexts N,…] [--quick] [--json FILE] [-t N]",
+                                       options: common + CommandSpec.weightsOptions + CacheTypeOption.options + [
                                            OptionSpec("--model", ["-m"], value: "FILE"), OptionSpec("--prefill", value: "N,…"),
                                            OptionSpec("--contexts", value: "N,…"), OptionSpec("--decode-tokens", value: "N"),
                                        ])
@@ -32,7 +32,7 @@ enum BenchCommand {
       --prefill N,…  infer's prompt lengths (default 512,2048)
       --contexts N,… infer's decode contexts (default 128,2048)
       --decode-tokens N  tokens decoded per context (default 64)
-""" + WeightsOption.help + """
+""" + WeightsOption.help + "\n" + CacheTypeOption.help + """
 
       --quick       short timings and small sizes (seconds instead of about a minute)
       --json FILE   also write the results as JSON to FILE (atomically)
@@ -56,6 +56,7 @@ enum BenchCommand {
         let weights = try WeightsOption(args)
         var benchmark = InferenceBenchmark(quick: args.flag("--quick"))
         benchmark.precision = weights.precision
+        benchmark.cacheTypes = try CacheTypeOption.parse(args)
         if let list = try args.integers("--prefill", in: 1...ModelRunOptions.tokenLimit) { benchmark.prefillLengths = list }
         if let list = try args.integers("--contexts", in: 1...ModelRunOptions.tokenLimit) { benchmark.decodeContexts = list }
         benchmark.decodeTokens = try args.int("--decode-tokens", benchmark.decodeTokens, in: 1...100_000)

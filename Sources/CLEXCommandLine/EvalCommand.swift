@@ -32,7 +32,7 @@ enum EvalCommand {
         OptionSpec("--methods", value: "GROUPS"), OptionSpec("--seed", ["-s"], value: "S"),
         OptionSpec("--out", ["-o"], value: "DIR"), OptionSpec("--feed-limit", value: "N"), TokenizerOption.option,
         OptionSpec("--quiet", value: nil), CommandSpec.threadsOption,
-    ]
+    ] + CacheTypeOption.options
 
     static let pplSpec = CommandSpec("eval ppl", usage: "usage: clex eval ppl --model FILE --text PATHS --lengths N,N,… [options]",
                                      options: shared + [
@@ -53,6 +53,7 @@ enum EvalCommand {
 
     static let interruptNote = """
       -t, --threads N       threads for the engine and OpenBLAS, 1 … 1024 (default: every core)
+    \(CacheTypeOption.help)
 
     Ctrl-C (SIGINT) or SIGTERM stops after the current piece: the finished cells are written (the
     report marked partial, the others n/a) and the exit status is 130 (143 for SIGTERM).
@@ -127,6 +128,7 @@ enum EvalCommand {
         let feedLimit = try args.int("--feed-limit", 1024, in: 1...ModelRunOptions.tokenLimit)
         let tokensPath = args.string("--save-tokens")
         let quiet = args.flag("--quiet")
+        let cacheTypes = try CacheTypeOption.parse(args)
         try OutputLocation.requireWritable(directory: out, flag: "--out")
         if let tokensPath { try OutputLocation.requireWritable(file: tokensPath, flag: "--save-tokens") }
 
@@ -139,11 +141,12 @@ enum EvalCommand {
         let addsBOS = tokenizer.bosID != nil && tokenizer.encode("x", addSpecial: true).first == tokenizer.bosID
         let run = PerplexityRun(model: loaded.model, methods: methods, lengths: lengths, scoring: scoring, maxWindows: windows,
                                 bos: addsBOS ? tokenizer.bosID : nil, feedLimit: feedLimit,
-                                modelName: (modelPath as NSString).lastPathComponent, trainingLength: trainingLength)
+                                modelName: (modelPath as NSString).lastPathComponent, trainingLength: trainingLength,
+                                cacheTypes: cacheTypes)
         try run.validate()
         if !quiet {
             log("eval ppl: \(methods.count) method(s) × \(lengths.count) length(s), \(text.files.count) file(s), "
-                + "\(text.tokens.count) tokens, protocol: \(scoring.label), \(Parallel.threadCount) threads")
+                + "\(text.tokens.count) tokens, protocol: \(scoring.label), KV cache \(cacheTypes), \(Parallel.threadCount) threads")
         }
         let report = try Interrupts.cooperating {
             try run.run(text: text, progress: { p in if !quiet { log(p.line) } }, shouldStop: { Interrupts.requested != nil })
@@ -172,6 +175,7 @@ enum EvalCommand {
         let out = args.string("--out") ?? "eval-out"
         let feedLimit = try args.int("--feed-limit", 1024, in: 1...ModelRunOptions.tokenLimit)
         let quiet = args.flag("--quiet")
+        let cacheTypes = try CacheTypeOption.parse(args)
         try OutputLocation.requireWritable(directory: out, flag: "--out")
 
         let loaded = try loadModel(modelPath)
@@ -179,7 +183,8 @@ enum EvalCommand {
         let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: seed)
         let run = PasskeyRun(model: loaded.model, tokenizer: tokenizer, methods: methods, lengths: lengths, depths: depths,
                              trials: trials, task: try RetrievalTask(needles: needles, seed: seed),
-                             maxNewTokens: newTokens, feedLimit: feedLimit, modelName: (modelPath as NSString).lastPathComponent)
+                             maxNewTokens: newTokens, feedLimit: feedLimit, modelName: (modelPath as NSString).lastPathComponent,
+                             cacheTypes: cacheTypes)
         try run.validate()
         if !quiet {
             log("eval passkey: \(run.task.name), \(methods.count) method(s) × \(lengths.count) length(s) × "

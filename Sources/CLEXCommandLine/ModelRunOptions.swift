@@ -24,7 +24,7 @@ struct ModelRunOptions {
         OptionSpec("--seed", ["-s"], value: "S"),
         OptionSpec("--ignore-eos", value: nil),
         TokenizerOption.option,
-    ] + CommandSpec.weightsOptions + CommandSpec.positionalOptions
+    ] + CacheTypeOption.options + CommandSpec.weightsOptions + CommandSpec.positionalOptions
 
     static let help = """
       -c, --context N         KV-cache capacity in tokens, 2 … 16777216 (also --ctx-size; default:
@@ -39,6 +39,7 @@ struct ModelRunOptions {
       -s, --seed S            sampling seed, 0 … 2^64−1, or -1 for a random one (default 0)
       --ignore-eos            keep generating past the end-of-text token
       --tokenizer bytes|FILE  a tokenizer.json, a GGUF's vocabulary or "bytes" instead of the checkpoint's
+    \(CacheTypeOption.help)
     \(WeightsOption.help)
       positional method       the checkpoint's own (config.json rope_scaling, GGUF llama.rope.*), changed by
                               --rope-scaling none|linear|ntk|dynamic|yarn|longrope|llama3|alibi|clex,
@@ -53,6 +54,7 @@ struct ModelRunOptions {
     var sampler: Sampler
     var ignoreEOS: Bool
     var weights: WeightsOption
+    var cacheTypes: KVCacheTypes
 
     /// Reads and range-checks the options.
     init(_ args: Arguments) throws {
@@ -64,6 +66,7 @@ struct ModelRunOptions {
         sampler.repeatWindow = try args.int("--repeat-last-n", 64, in: 0...(1 << 20))
         ignoreEOS = args.flag("--ignore-eos")
         weights = try WeightsOption(args)
+        cacheTypes = try CacheTypeOption.parse(args)
     }
 
     /// Loads the model at `path` with its tokenizer and positional method (after the positional
@@ -74,7 +77,7 @@ struct ModelRunOptions {
         let tokenizer = try TokenizerOption.resolve(args, loaded: loaded, modelPath: path)
         let (method, _) = try loaded.positionalMethod(overrides: args.positionalOverrides())
         return ModelRun(loaded: loaded, model: try weights.apply(to: loaded.model), tokenizer: tokenizer, method: method,
-                        precision: weights.precision)
+                        precision: weights.precision, cacheTypes: cacheTypes)
     }
 }
 
@@ -85,12 +88,14 @@ struct ModelRun {
     var tokenizer: any Tokenizer
     var method: any PositionalMethod
     var precision: ActivationPrecision
+    var cacheTypes: KVCacheTypes
 
     /// A generator over a session of `capacity` tokens; fails first when the positional method
     /// cannot serve that context (CLEX past T·L) or the memory would not suffice.
     func generator(capacity: Int, sampler: Sampler) throws -> Generator {
         _ = try method.inference(contextLength: capacity)
-        let session = try InferenceSession(model: model, capacity: capacity, positional: method, precision: precision)
+        let session = try InferenceSession(model: model, capacity: capacity, positional: method, precision: precision,
+                                           cacheTypes: cacheTypes)
         return Generator(session: session, tokenizer: tokenizer, sampler: sampler)
     }
 }

@@ -29,11 +29,14 @@ public struct PasskeyRun {
     public var feedLimit: Int
     /// Name of the checkpoint, for the report.
     public var modelName: String
+    /// Element types of the sessions' KV caches.
+    public var cacheTypes: KVCacheTypes
 
     /// A run; see the properties.
     public init(model: LlamaModel, tokenizer: any Tokenizer, methods: [EvaluationMethod], lengths: [Int],
                 depths: [Double], trials: Int, task: RetrievalTask, maxNewTokens: Int = 10, feedLimit: Int = 1024,
-                modelName: String = "model") {
+                modelName: String = "model", cacheTypes: KVCacheTypes = .f16) {
+        self.cacheTypes = cacheTypes
         self.model = model
         self.tokenizer = tokenizer
         self.methods = methods
@@ -66,8 +69,7 @@ public struct PasskeyRun {
         // Before the prompts are built (tokenizing filler for a length of millions of tokens ran
         // silently for minutes, then could not fit anyway).
         let longest = lengths.max()! + maxNewTokens
-        try MemoryBudget.require(InferenceSession.memoryNeeded(model.configuration, capacity: longest),
-                                 for: "a context of \(longest) tokens (the longest length and the answer)")
+        try ContextMemory(model.configuration, cacheTypes: cacheTypes).require(longest)
         let search = PromptLengthSearch(tokenizer: tokenizer)
         var items: [Int: [[RetrievalItem]]] = [:]   // length → depth → trial
         for n in lengths {
@@ -182,7 +184,8 @@ public struct PasskeyRun {
 
     /// The greedy continuation of `prompt` (at least one token) in a fresh session.
     func generate(_ prompt: [Int32], positional: any PositionalMethod, onFeed: (Int) throws -> Void) throws -> String {
-        let session = try InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional)
+        let session = try InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional,
+                                           cacheTypes: cacheTypes)
         var start = 0
         while start < prompt.count - 1 {
             let end = min(start + feedLimit, prompt.count - 1)

@@ -25,11 +25,14 @@ public struct PerplexityRun {
     public var modelName: String
     /// Training length to mark on the plot.
     public var trainingLength: Int?
+    /// Element types of the sessions' KV caches.
+    public var cacheTypes: KVCacheTypes
 
     /// A run; see the properties.
     public init(model: LlamaModel, methods: [EvaluationMethod], lengths: [Int], scoring: PerplexityProtocol,
                 maxWindows: Int? = nil, bos: Int32? = nil, feedLimit: Int = 1024, modelName: String = "model",
-                trainingLength: Int? = nil) {
+                trainingLength: Int? = nil, cacheTypes: KVCacheTypes = .f16) {
+        self.cacheTypes = cacheTypes
         self.model = model
         self.methods = methods
         self.lengths = lengths
@@ -86,7 +89,7 @@ public struct PerplexityRun {
                     _ = try positional.inference(contextLength: n)   // fail fast for a length it refuses
                     cell.measurement = try scoring.evaluate(
                         tokens: text.tokens, length: n, maxWindows: maxWindows, bos: bos, feedLimit: feedLimit,
-                        makeSession: { try InferenceSession(model: model, capacity: $0, positional: positional) },
+                        makeSession: { try InferenceSession(model: model, capacity: $0, positional: positional, cacheTypes: cacheTypes) },
                         onFeed: { fed in
                             if shouldStop() { throw EvaluationStopped() }
                             progress(EvaluationProgress(method: method.name, length: n, item: min((fed - 1) / n + 1, count), items: count,

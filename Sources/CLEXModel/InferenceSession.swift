@@ -2,8 +2,9 @@ import Foundation
 import CLEXTensor
 
 /// A model reading one growing sequence: prefill, then incremental decoding through a KV cache,
-/// with the rotation recomputed for the current context length and the cache re-rotated when it
-/// changes.
+/// with the rotation recomputed for the current context length. The cache keeps keys un-rotated
+/// and attention rotates them as it reads them, so a rotation that changes with the length
+/// changes every cached key's rotation at no cost.
 public final class InferenceSession {
     /// The rotation for a context of `n` tokens: frequencies ([r/2]), attention factor and query
     /// scale; nil for a model without RoPE.
@@ -20,37 +21,32 @@ public final class InferenceSession {
     public let model: LlamaModel
     public let cache: KVCache
     let workspace: InferenceWorkspace
+    /// cos and sin of the current rotation for every cached token.
+    let rotation: RotationTable
     let rotary: RotaryProvider
     let alibiSlopes: [Float]?
     /// Lengths at which the rotation may change inside a prefill (sorted); a prefill is split at
     /// each so every token is computed with the rotation of the context it sees.
     let boundaries: (_ from: Int, _ to: Int) -> [Int]
 
-    /// A session with room for `capacity` tokens, computing over the model's stored weights with
-    /// activations at `precision` where they meet quantised weights. Throws (before allocating)
-    /// when the cache and the activations would not fit in the memory available.
+    /// A session with room for `capacity` tokens whose KV cache holds `cacheTypes`, computing over
+    /// the model's stored weights with activations at `precision` where they meet quantised
+    /// weights. Throws (before allocating) when the cache types do not suit the model or the
+    /// cache and activations of a full context would not fit in the memory available
+    /// (`ContextMemory.require`).
     public init(model: LlamaModel, capacity: Int, rotary: @escaping RotaryProvider, alibiSlopes: [Float]? = nil,
                 boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] },
-                precision: ActivationPrecision = .q8) throws {
+                precision: ActivationPrecision = .q8, cacheTypes: KVCacheTypes = .f16) throws {
         guard capacity >= 0 else { throw ModelLoadError("a session needs a capacity of at least 0 tokens, got \(capacity)") }
-        try MemoryBudget.require(Self.memoryNeeded(model.configuration, capacity: capacity),
-                                 for: "a context of \(capacity) tokens (KV cache and activations)")
+        try cacheTypes.validate(for: model.configuration)
+        try ContextMemory(model.configuration, cacheTypes: cacheTypes).require(capacity)
         self.model = model
-        self.cache = KVCache(configuration: model.configuration, capacity: capacity)
+        self.cache = try KVCache(configuration: model.configuration, capacity: capacity, types: cacheTypes)
+        self.rotation = RotationTable(capacity: capacity)
         self.workspace = InferenceWorkspace(precision: precision)
         self.rotary = rotary
         self.alibiSlopes = alibiSlopes
         self.boundaries = boundaries
-    }
-
-    /// Bytes a session of `capacity` tokens allocates: the Float32 KV cache, and the activations
-    /// of one prefill chunk (its largest buffers, and one chunk of logits).
-    public static func memoryNeeded(_ c: LlamaConfiguration, capacity: Int) -> Int {
-        let perToken = 2 * c.layerCount * c.keyValueHeadCount * c.headDimension * 4
-        let (cache, overflow) = capacity.multipliedReportingOverflow(by: perToken)
-        let chunk = LlamaModel.prefillChunk
-        let activations = 4 * chunk * (3 * c.intermediateSize + 6 * c.hiddenSize + c.vocabularySize)
-        return overflow ? Int.max : cache.addingReportingOverflow(activations).overflow ? Int.max : cache + activations
     }
 
     /// Plain RoPE with the configuration's base (θ_j = b^(−2j/d)).
@@ -116,16 +112,14 @@ public final class InferenceSession {
         if !delivered { try body(0, Tensor(zeros: [0, model.configuration.vocabularySize])) }
     }
 
-    /// One piece with a single rotation: re-rotates the cache if needed, then runs the model.
+    /// One piece with a single rotation: brings the rotation table to it, then runs the model.
     func step(_ tokens: [Int32], contextLength: Int, logitRows: Range<Int>) throws -> Tensor {
         var placement = InferencePlacement(positions: (cache.count..<(cache.count + tokens.count)).map(Float.init),
                                            alibiSlopes: alibiSlopes)
         if let r = try rotary(contextLength) {
-            let frequencies = try Tensor(shape: [r.frequencies.count], values: r.frequencies)
-            cache.rerotate(to: frequencies, attentionFactor: r.attentionFactor, layout: model.configuration.rotaryLayout,
-                           rotaryDim: nil)
-            placement.frequencies = frequencies
-            placement.attentionFactor = r.attentionFactor
+            rotation.update(cached: cache.positions, new: placement.positions, frequencies: r.frequencies,
+                            attentionFactor: r.attentionFactor)
+            placement.rotation = rotation
             placement.queryScale = r.queryScale
         }
         return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace)

@@ -1,87 +1,110 @@
 import CLEXTensor
+import Foundation
 
-/// Keys and values of the tokens seen so far, one buffer per layer, for incremental decoding.
+/// Keys and values of the tokens seen so far, every layer, for incremental decoding.
 ///
-/// Keys are stored **rotated** (as attention consumes them), together with the rotation they
-/// carry (frequencies and attention factor) and their positions. When a positional method changes
-/// its frequencies with the length of the context (dynamic NTK, LongRoPE's short→long switch,
-/// CLEX's steps in t), `rerotate` turns every cached key from the old rotation to the new one in
-/// one pass (inverse rotation, then the new one) before the next attention. This costs one pass
-/// over the cache per change, instead of rotating every cached key on every step (what storing
-/// un-rotated keys would cost), and keys are never left with a stale rotation (the bug of HF's
-/// dynamic NTK and llama.cpp's context shifting).
+/// Rows are stored in the element types of `types` (ggml block layouts, one row per token and
+/// layer: all kv heads, Hkv·D elements). Keys are stored **un-rotated**: attention applies the
+/// rotation of the current context as it reads them (`RotationTable`), so a change of rotation
+/// with the context length — dynamic NTK past L, LongRoPE's short→long switch, CLEX's steps in t —
+/// costs nothing here and a lossy type never re-quantises a key. Within each head the rotated
+/// elements are kept in rotate-half order (pair j is elements j and j + r/2) whatever the
+/// checkpoint's layout, so one rotation kernel serves both; the queries are put in the same
+/// order before attention, which leaves every score unchanged.
+///
+/// The memory is one anonymous mapping of the whole capacity that the kernel commits page by page
+/// as tokens are written: a session sized for 32k tokens holding 100 takes the memory of 100.
+/// `reset` hands the written pages back.
 public final class KVCache {
     /// Capacity in tokens.
     public let capacity: Int
+    /// Element types of the keys and values.
+    public let types: KVCacheTypes
+    let layerCount: Int
     let keyValueHeads: Int
     let headDimension: Int
-    var keys: [Tensor]
-    var values: [Tensor]
+    /// Rotated elements at the start of each head (the head dimension for LLaMA).
+    let rotaryDimension: Int
+    /// The element order of the model's key projection (keys are reordered from it on append).
+    let layout: RotaryLayout
+    /// Bytes of one token's key row (values: `valueRowBytes`) in one layer.
+    let keyRowBytes: Int
+    let valueRowBytes: Int
+    private let base: UnsafeMutableRawPointer
+    private let mappedBytes: Int
     /// Number of tokens cached.
     public private(set) var count = 0
     /// Position of each cached token.
     public private(set) var positions: [Float] = []
-    /// The rotation the cached keys carry (nil: none yet, or a model without RoPE).
-    public private(set) var frequencies: [Float]?
-    public private(set) var attentionFactor: Float = 1
 
-    /// An empty cache for `configuration` holding up to `capacity` tokens.
-    public init(configuration c: LlamaConfiguration, capacity: Int) {
+    /// Bytes the cache of `capacity` tokens reserves (and takes once full).
+    public static func byteCount(_ c: LlamaConfiguration, capacity: Int, types: KVCacheTypes) -> Int {
+        let (bytes, overflow) = capacity.multipliedReportingOverflow(by: types.bytesPerToken(c))
+        return overflow ? Int.max : bytes
+    }
+
+    /// An empty cache for `c` holding up to `capacity` tokens as `types`. Throws when the types
+    /// do not suit the model (`KVCacheTypes.validate`) or the address space cannot be reserved.
+    public init(configuration c: LlamaConfiguration, capacity: Int, types: KVCacheTypes = .f16) throws {
+        try types.validate(for: c)
+        guard capacity >= 0 else { throw ModelLoadError("a KV cache needs a capacity of at least 0 tokens, got \(capacity)") }
         self.capacity = capacity
+        self.types = types
+        layerCount = c.layerCount
         keyValueHeads = c.keyValueHeadCount
         headDimension = c.headDimension
-        keys = (0..<c.layerCount).map { _ in Tensor(zeros: [capacity, c.keyValueHeadCount, c.headDimension]) }
-        values = (0..<c.layerCount).map { _ in Tensor(zeros: [capacity, c.keyValueHeadCount, c.headDimension]) }
+        rotaryDimension = c.headDimension
+        layout = c.rotaryLayout
+        let row = c.keyValueHeadCount * c.headDimension
+        keyRowBytes = types.key.byteCount(elements: row)!
+        valueRowBytes = types.value.byteCount(elements: row)!
+        mappedBytes = max(Self.byteCount(c, capacity: capacity, types: types), 1)
+        guard mappedBytes != Int.max,
+              let p = mmap(nil, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              p != MAP_FAILED else {
+            throw ModelLoadError("could not reserve \(mappedBytes) bytes of address space for a KV cache of \(capacity) tokens")
+        }
+        base = p
     }
+
+    deinit { munmap(base, mappedBytes) }
 
     /// Room left, in tokens.
     public var remaining: Int { capacity - count }
 
-    /// Forgets every cached token.
+    /// Bytes the cached tokens take.
+    public var usedBytes: Int { count * layerCount * (keyRowBytes + valueRowBytes) }
+
+    /// Forgets every cached token and returns their memory to the system.
     public func reset() {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let used = (usedBytes + page - 1) / page * page
+        if used > 0 { madvise(base, min(used, mappedBytes), MADV_DONTNEED) }
         count = 0
         positions = []
-        frequencies = nil
-        attentionFactor = 1
     }
 
-    /// Brings the cached keys to the rotation (`frequencies`, `attentionFactor`) if they carry
-    /// another one. Returns whether anything was re-rotated.
-    @discardableResult
-    public func rerotate(to frequencies: Tensor, attentionFactor: Float, layout: RotaryLayout, rotaryDim: Int?) -> Bool {
-        let new = frequencies.scalars
-        defer {
-            self.frequencies = new
-            self.attentionFactor = attentionFactor
-        }
-        guard count > 0, let old = self.frequencies, old != new || self.attentionFactor != attentionFactor else {
-            return false
-        }
-        let oldTensor = try! Tensor(shape: [old.count], values: old)
-        let backwards = positions.map { -$0 }
-        for layer in keys.indices {
-            let cached = keys[layer].slice(rows: 0..<count)
-            let plain = Ops.rope(cached, positions: backwards, frequencies: oldTensor,
-                                 attentionFactor: 1 / self.attentionFactor, layout: layout, rotaryDim: rotaryDim)
-            let turned = Ops.rope(plain, positions: positions, frequencies: frequencies,
-                                  attentionFactor: attentionFactor, layout: layout, rotaryDim: rotaryDim)
-            cached.assign(turned)
-        }
-        return true
+    /// Token rows of `layer`'s keys (row j at + j·keyRowBytes). Layers are laid out one after the
+    /// other, keys then values, each `capacity` rows long; only written rows take memory.
+    func keyRows(_ layer: Int) -> UnsafeMutableRawPointer {
+        base + layer * capacity * (keyRowBytes + valueRowBytes)
     }
 
-    /// Appends the (rotated) keys and values of new tokens to `layer`: [T, Hkv, D] each. The
-    /// positions are recorded once per step, by `commit`.
-    func append(layer: Int, keys newKeys: Tensor, values newValues: Tensor) {
-        let t = newKeys.shape[0]
-        precondition(count + t <= capacity, "KVCache: \(count + t) tokens exceed the capacity of \(capacity)")
-        keys[layer].slice(rows: count..<(count + t)).assign(newKeys)
-        values[layer].slice(rows: count..<(count + t)).assign(newValues)
+    /// Token rows of `layer`'s values (row j at + j·valueRowBytes).
+    func valueRows(_ layer: Int) -> UnsafeMutableRawPointer {
+        keyRows(layer) + capacity * keyRowBytes
     }
 
-    /// Keys and values of `layer` including `pending` tokens appended this step: [S, Hkv, D].
-    func contents(layer: Int, pending: Int) -> (keys: Tensor, values: Tensor) {
-        (keys[layer].slice(rows: 0..<(count + pending)), values[layer].slice(rows: 0..<(count + pending)))
+    /// Stores the un-rotated keys and the values of `tokens` new tokens ([tokens, Hkv·D] each) in
+    /// `layer` after the cached ones. The positions are recorded once per step, by `commit`.
+    func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) {
+        precondition(count + tokens <= capacity, "KVCache: \(count + tokens) tokens exceed the capacity of \(capacity)")
+        let row = keyValueHeads * headDimension
+        let ordered = Tensor(zeros: [tokens * row])
+        RotaryOrder.toRotateHalf(keys, into: ordered.pointer, vectors: tokens * keyValueHeads, dimension: headDimension,
+                                 rotaryDimension: rotaryDimension, from: layout)
+        types.key.quantize(ordered.pointer, count: tokens * row, into: keyRows(layer) + count * keyRowBytes)
+        types.value.quantize(values, count: tokens * row, into: valueRows(layer) + count * valueRowBytes)
     }
 
     /// Marks the tokens appended to every layer this step as cached.

@@ -40,20 +40,14 @@ public struct LlamaModel: Sendable {
 
     /// Logits [B·T, V] for `tokens` (B sequences of T tokens, row-major), on the tape of `w`.
     ///
-    /// - positions: the placement of the T new tokens (see `PositionInputs`)
-    /// - cache: for B = 1, the keys/values of earlier tokens; this step's are appended to it.
-    ///   The caller re-rotates the cache (`KVCache.rerotate`) when the frequencies changed.
-    public func forward(tokens: [Int32], batch: Int = 1, weights w: LlamaWeights,
-                        positions p: PositionInputs, cache: KVCache? = nil) -> Variable {
+    /// - positions: the placement of the T tokens (see `PositionInputs`)
+    public func forward(tokens: [Int32], batch: Int = 1, weights w: LlamaWeights, positions p: PositionInputs) -> Variable {
         precondition(batch >= 1 && tokens.count % batch == 0,
                      "forward: \(tokens.count) tokens do not split into \(batch) sequences")
         precondition(p.positions.count == tokens.count / batch,
                      "forward: \(p.positions.count) positions for \(tokens.count / batch) tokens per sequence")
-        precondition(cache == nil || batch == 1, "forward: a KV cache holds one sequence, got a batch of \(batch)")
-        let backend = TapeBackend(shape: AttentionShape(configuration), batch: batch, positions: p, cache: cache)
-        let logits = forward(backend, tokens: tokens, weights: w)
-        cache?.commit(positions: p.positions)
-        return logits
+        let backend = TapeBackend(shape: AttentionShape(configuration), batch: batch, positions: p)
+        return forward(backend, tokens: tokens, weights: w)
     }
 }
 

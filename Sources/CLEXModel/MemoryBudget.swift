@@ -38,7 +38,7 @@ public enum MemoryBudget {
     }
 
     /// `bytes` as "1.23 GB".
-    static func gigabytes(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
+    public static func gigabytes(_ bytes: Int) -> String { String(format: "%.2f GB", Double(bytes) / 1e9) }
 }
 
 /// A job refused because it would not fit in memory.

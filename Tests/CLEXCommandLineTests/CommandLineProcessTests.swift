@@ -87,6 +87,32 @@ final class CommandLineProcessTests: XCTestCase {
         XCTAssertTrue(help.stdout.hasPrefix("usage: clex eval ppl"), help.stdout)
     }
 
+    /// `-ctk/-ctv` choose the KV cache's types on every command that runs a model; a bad name is
+    /// a usage error listing the types; `info --context N` gives the memory of each type.
+    func testCacheTypes() throws {
+        let m = sandbox.model
+        let bad = try run(["generate", "-m", m, "-p", "hi", "-n", "2", "-ctk", "q5_1"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--cache-type-k: unknown cache type \"q5_1\" (expected one of f32, f16, bf16, q8_0, q4_0)"),
+                      bad.stderr)
+        for args in [["generate", "-m", m, "-p", "hi", "-n", "2", "-ctk", "f32", "--cache-type-v=bf16"],
+                     ["eval", "ppl", "-m", m, "--text", sandbox.text, "--lengths", "16", "--windows", "1", "--quiet",
+                      "-ctk", "bf16", "-ctv", "f32", "--out", sandbox.file("e")],
+                     ["bench", "infer", "-m", m, "--quick", "--prefill", "8", "--contexts", "8", "--decode-tokens", "2", "-ctv", "f32"]] {
+            let r = try run(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+        }
+        let info = try run(["info", m, "--context", "1000", "--json"])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let plans = try XCTUnwrap(object["context"] as? [[String: Any]])
+        XCTAssertEqual(plans.map { $0["cache_type_k"] as? String }, ["f32", "f16", "bf16", "q8_0", "q4_0"])
+        let (layers, kv, d) = (try XCTUnwrap(object["layers"] as? Int), try XCTUnwrap(object["key_value_heads"] as? Int),
+                               try XCTUnwrap(object["head_dim"] as? Int))
+        XCTAssertEqual(plans[1]["cache_bytes_per_token"] as? Int, layers * 2 * kv * d * 2)
+        XCTAssertEqual(plans[1]["cache_bytes"] as? Int, 1000 * layers * 2 * kv * d * 2)
+    }
+
     /// `info --json` is one JSON object with the architecture; `clex help CMD` works for every command.
     func testInfoJSONAndHelpOfEveryCommand() throws {
         let r = try run(["info", sandbox.clexModel, "--json"])

@@ -32,10 +32,13 @@ struct SmolLM2EvalTests {
         let methods = try MethodGroups.parse("default", loaded: loaded)
         let run = PasskeyRun(model: loaded.model, tokenizer: loaded.tokenizer!, methods: methods, lengths: [16_000_000],
                              depths: [0.5], trials: 1, task: try RetrievalTask(seed: 0), modelName: "SmolLM2-135M-Instruct")
-        // the run's own check, named after the longest length plus the answer: without it the
-        // prompts (a dozen tokenizations of 16 M tokens each) took minutes to build first
+        // the run's own check, for the longest length plus the answer: without it the prompts (a
+        // dozen tokenizations of 16 M tokens each) took minutes to build first
         let error = #expect(throws: MemoryError.self) { try run.run() }
-        #expect("\(error.map { "\($0)" } ?? "")".contains("a context of 16000010 tokens (the longest length and the answer)"))
+        let message = "\(error.map { "\($0)" } ?? "")"
+        // SmolLM2: 30 layers × 3 kv heads × 64 × 2 (k, v) × 2 bytes (f16)
+        #expect(message.contains("a context of 16000010 tokens") && message.contains("23040 bytes per token")
+                && message.contains("the largest context that fits is"), "\(message)")
     }
 
     @Test("passkey stopped while its prompts are built: a partial report, every cell not run")

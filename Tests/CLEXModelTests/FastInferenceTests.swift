@@ -43,7 +43,8 @@ struct FastInferenceTests {
         let rotary: InferenceSession.RotaryProvider = alibi != nil ? { _ in nil } : { n in
             try plain(n).map { ($0.frequencies, attentionFactor, queryScale) }
         }
-        return try InferenceSession(model: model, capacity: capacity, rotary: rotary, alibiSlopes: alibi, boundaries: boundaries)
+        return try InferenceSession(model: model, capacity: capacity, rotary: rotary, alibiSlopes: alibi, boundaries: boundaries,
+                                    cacheTypes: .f32)
     }
 
     /// Feeds `tokens` in pieces of the given sizes and compares every row with the reference.

@@ -12,7 +12,7 @@ import Testing
         let model = tinyModel(tied: tied)
         let full = try prefillLogits(model, Self.tokens)
         let session = try InferenceSession(model: model, capacity: Self.tokens.count,
-                                       rotary: InferenceSession.defaultRotary(model.configuration))
+                                           rotary: InferenceSession.defaultRotary(model.configuration), cacheTypes: .f32)
         var rows: [Tensor] = [try session.feed(Array(Self.tokens[0..<7]))]
         for t in Self.tokens[7...] { rows.append(try session.feed([t])) }
         var row = 0

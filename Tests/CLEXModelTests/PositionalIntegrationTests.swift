@@ -3,15 +3,22 @@ import CLEXTensor
 import Foundation
 import Testing
 
-/// The positional interface driving the model and its KV cache: a prefill split with
-/// `rotationSegments` (re-rotating the cache where the rotation changes) gives the logits of
-/// feeding the tokens one at a time, for every method whose rotation depends on the context.
-/// Both paths run the same Float32 kernels in a different grouping (measured: bit-identical
-/// here); 2e-4 absolute on logits of magnitude ≈ 1–10 would still cover reordered sums, while
-/// another rotation moves them by ≈ 1e-2 or more (checked: the single-chunk prefill differs).
+/// The positional interface driving the model and its KV cache, for every method whose rotation
+/// depends on the context. The cache stores keys un-rotated and attention rotates every cached
+/// key with the rotation of the current context as it reads them (what re-rotating the cache
+/// did). So in a one-layer model (keys straight from the embeddings) token i's logits are those
+/// of the prefix 0…i computed from scratch on the tape with the rotation of i + 1 tokens; in a
+/// deeper model (whose later keys depend on hidden states computed under earlier rotations)
+/// decoding one token at a time, a prefill split with `rotationSegments` and pieces across the
+/// segments agree. A Float32 session runs the same math in another grouping, within 2e-4
+/// absolute on logits of magnitude ≈ 1–10, while another rotation moves them by ≈ 1e-2 or more
+/// (checked: one rotation for the whole sequence differs).
 @Suite("Positional methods with the model") struct PositionalIntegrationTests {
-    static let model = LlamaConfiguration(vocabularySize: 40, hiddenSize: 32, intermediateSize: 48, layerCount: 2,
-                                          headCount: 2, keyValueHeadCount: 1, maxPositionEmbeddings: 6)
+    static func model(layers: Int) -> LlamaConfiguration {
+        LlamaConfiguration(vocabularySize: 40, hiddenSize: 32, intermediateSize: 48, layerCount: layers, headCount: 2,
+                           keyValueHeadCount: 1, maxPositionEmbeddings: 12)
+    }
+    static let model = model(layers: 2)
 
     static func methods() throws -> [(String, any PositionalMethod)] {
         let clex = try #require(try PositionalConfiguration(model: model, scheme: .clex(CLEXParameters(maxFactor: 4, timeStep: 0.05)))
@@ -20,35 +27,43 @@ import Testing
         try clex.setLearnedParameter(CLEXCheckpointNames.down, to: Tensor.randomUniform([16, 8], low: -0.3, high: 0.3, generator: &g))
         let short = (0..<8).map { 1 + Double($0) / 16 }, long = (0..<8).map { 1 + Double($0) }
         let longRoPE = PositionalScheme.longRoPE(LongRoPEParameters(shortFactor: short, longFactor: long,
-                                                                    originalContextLength: 6, factor: 4))
+                                                                    originalContextLength: 12, factor: 4))
         return [("clex", clex),
                 ("dynamic", try PositionalConfiguration(model: model, scheme: .dynamic(factor: 4)).makeMethod()),
                 ("longrope", try PositionalConfiguration(model: model, scheme: longRoPE).makeMethod())]
     }
 
-    /// Logits of `tokens` fed in chunks ending at the given context lengths.
-    static func run(_ method: any PositionalMethod, _ model: LlamaModel, tokens: [Int32], chunkEnds: [Int]) throws -> [Float] {
-        let cache = KVCache(configuration: model.configuration, capacity: tokens.count)
-        var logits: [Float] = []
-        var start = 0
-        for end in chunkEnds {
-            let tape = Tape()
-            let r = try #require(try method.inference(contextLength: end))
-            cache.rerotate(to: r.frequencyTensor, attentionFactor: r.attentionFactor, layout: .rotateHalf, rotaryDim: nil)
-            let inputs = try method.inferenceInputs(positions: (start..<end).map(Float.init), contextLength: end, tape: tape)
-            let out = model.forward(tokens: Array(tokens[start..<end]), weights: model.weights(on: tape, trainable: false),
-                                    positions: inputs, cache: cache)
-            logits += out.value.scalars
-            start = end
-        }
-        return logits
+    /// Logits of the whole of `tokens` on the tape with the rotation of a context of `length`.
+    static func fromScratch(_ method: any PositionalMethod, _ model: LlamaModel, tokens: [Int32], length: Int) throws -> Tensor {
+        let tape = Tape()
+        let inputs = try method.inferenceInputs(positions: (0..<tokens.count).map(Float.init), contextLength: length, tape: tape)
+        return model.forward(tokens: tokens, weights: model.weights(on: tape, trainable: false), positions: inputs).value
     }
 
-    @Test("segmented prefill with cache re-rotation equals token-by-token decoding")
-    func segmentedPrefill() throws {
+    /// Row i: the last logits of prefix 0…i from scratch, with the rotation of its length.
+    static func reference(_ method: any PositionalMethod, _ model: LlamaModel, tokens: [Int32]) throws -> [Float] {
+        try (1...tokens.count).flatMap { n in
+            try fromScratch(method, model, tokens: Array(tokens[0..<n]), length: n).slice(rows: (n - 1)..<n).scalars
+        }
+    }
+
+    /// Logits of `tokens` fed to a Float32 session in pieces of the given sizes.
+    static func session(_ method: any PositionalMethod, _ model: LlamaModel, tokens: [Int32], pieces: [Int]) throws -> [Float] {
+        let session = try InferenceSession(model: model, capacity: tokens.count, positional: method, precision: .float32,
+                                           cacheTypes: .f32)
+        var start = 0
+        return try pieces.flatMap { n in
+            defer { start += n }
+            return try session.feed(Array(tokens[start..<(start + n)])).scalars
+        }
+    }
+
+    @Test("keys rotated as they are read: one layer equals each prefix from scratch; decoding equals segmented prefill",
+          arguments: [1, 2])
+    func rotationOnRead(layers: Int) throws {
         // Pretraining init (std 0.02) makes attention nearly uniform whatever the rotation;
         // larger q/k/v/o and head weights make the logits depend on positions at O(1).
-        let parameters = LlamaParameters(randomFor: Self.model, seed: 3)
+        let parameters = LlamaParameters(randomFor: Self.model(layers: layers), seed: 3)
         func scale(_ t: Tensor, _ s: Float) { for i in 0..<t.count { t.pointer[i] *= s } }
         for layer in parameters.layers {
             scale(layer.query.floatTensor!, 15)
@@ -57,18 +72,23 @@ import Testing
             scale(layer.output.floatTensor!, 25)
         }
         scale(parameters.outputHead!.floatTensor!, 25)
-        let model = LlamaModel(configuration: Self.model, parameters: parameters)
+        let model = LlamaModel(configuration: Self.model(layers: layers), parameters: parameters)
         var g = SeededGenerator(seed: 8)
-        let tokens = (0..<17).map { _ in Int32.random(in: 0..<40, using: &g) }
+        let tokens = (0..<40).map { _ in Int32.random(in: 0..<40, using: &g) }
         for (name, method) in try Self.methods() {
-            let oneByOne = try Self.run(method, model, tokens: tokens, chunkEnds: Array(1...17))
-            let segments = method.rotationSegments(cached: 0, total: 17)
+            let oneByOne = try Self.session(method, model, tokens: tokens, pieces: Array(repeating: 1, count: 40))
+            let expected = layers == 1 ? try Self.reference(method, model, tokens: tokens) : oneByOne
+            let segments = method.rotationSegments(cached: 0, total: 40)
             #expect(segments.count > 1, "\(name)")
-            let segmented = try Self.run(method, model, tokens: tokens, chunkEnds: segments)
-            let worst = zip(oneByOne, segmented).map { abs($0 - $1) }.max()!
-            #expect(worst < 2e-4, "\(name): \(worst)")
-            let whole = try Self.run(method, model, tokens: tokens, chunkEnds: [17])
-            #expect(zip(oneByOne, whole).map { abs($0 - $1) }.max()! > 1e-2, "\(name): one chunk should differ")
+            // One token at a time (decode attention), the whole sequence (prefill path, split at
+            // the segments), and pieces that cross segment boundaries.
+            for pieces in [Array(repeating: 1, count: 40), [40], [3, 10, 1, 20, 6]] {
+                let got = try Self.session(method, model, tokens: tokens, pieces: pieces)
+                let worst = zip(expected, got).map { abs($0 - $1) }.max()!
+                #expect(worst < 2e-4, "\(name), \(layers) layer(s), pieces \(pieces): \(worst)")
+            }
+            let whole = try Self.fromScratch(method, model, tokens: tokens, length: 40).scalars
+            #expect(zip(expected, whole).map { abs($0 - $1) }.max()! > 1e-2, "\(name): one rotation for all should differ")
         }
     }
 }

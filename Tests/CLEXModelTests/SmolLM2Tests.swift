@@ -38,8 +38,10 @@ struct SmolLM2Tests {
         // Float32 activations: with 8-bit ones, the last-bit differences of a blocked and a split
         // attention flip some activations' rounding, which moves logits by ~1e-2 (`TypedWeightTests`).
         let full = try prefillLogits(model, tokens, precision: .float32)
+        // A Float32 cache: the two paths' last-bit differences would cross an F16 cache's rounding
+        // boundaries (one F16 step is ~5e-4 of a value; see the cache-type tests).
         let session = try InferenceSession(model: model, capacity: tokens.count, rotary: InferenceSession.defaultRotary(model.configuration),
-                                           precision: .float32)
+                                           precision: .float32, cacheTypes: .f32)
         let head = try session.feed(Array(tokens[0..<16]))
         #expect(worstRelativeError(head, full.slice(rows: 0..<16)) < 1e-4)
         for i in 16..<tokens.count {
@@ -85,16 +87,18 @@ struct SmolLM2Tests {
         }
         let text = try String(contentsOfFile: Assets.hamlet, encoding: .utf8)
         let tokens = Array(tokenizer.encode(String(text.prefix(3000)), addSpecial: false).prefix(150))
-        let prefill = try InferenceSession(model: model, capacity: tokens.count, positional: positional, precision: .float32)
+        let prefill = try InferenceSession(model: model, capacity: tokens.count, positional: positional, precision: .float32,
+                                           cacheTypes: .f32)
         let full = try prefill.feed(tokens)
-        let incremental = try InferenceSession(model: model, capacity: tokens.count, positional: positional, precision: .float32)
+        let incremental = try InferenceSession(model: model, capacity: tokens.count, positional: positional, precision: .float32,
+                                               cacheTypes: .f32)
         let head = try incremental.feed(Array(tokens[0..<40]))
         #expect(worstRelativeError(head, full.slice(rows: 0..<40)) < 1e-4)
         for i in 40..<tokens.count {
             let row = try incremental.feed([tokens[i]])
             #expect(worstRelativeError(row, full.slice(rows: i..<(i + 1))) < 1e-4, "\(method) position \(i)")
         }
-        // The rotation did change along the way (so the test exercises re-rotation).
+        // The rotation did change along the way (so every cached key's rotation changed with it).
         let first = try positional.inference(contextLength: 40)!.frequencies
         let last = try positional.inference(contextLength: tokens.count)!.frequencies
         #expect(first != last)

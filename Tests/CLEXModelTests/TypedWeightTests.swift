@@ -42,7 +42,8 @@ struct TypedWeightTests {
     /// Logits of `tokens` fed in pieces (a 12-token prefill, then steps of 1, 3 and 14 tokens).
     static func inferred(_ model: LlamaModel, precision: ActivationPrecision) throws -> Tensor {
         let s = try InferenceSession(model: model, capacity: tokens.count,
-                                     rotary: InferenceSession.defaultRotary(model.configuration), precision: precision)
+                                     rotary: InferenceSession.defaultRotary(model.configuration), precision: precision,
+                                     cacheTypes: .f32)
         let out = Tensor(zeros: [tokens.count, model.configuration.vocabularySize])
         var row = 0
         for n in [12, 1, 3, 14] {

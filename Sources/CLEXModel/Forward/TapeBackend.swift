@@ -1,9 +1,8 @@
 import CLEXTensor
 
 /// Runs a forward pass as differentiable ops on the tape of its inputs: B sequences of T tokens
-/// (rows sequence-major), positions and rotation from `PositionInputs`, optionally appending to
-/// a KV cache (B = 1). Training runs on it, and it is the reference the inference backend is
-/// tested against.
+/// (rows sequence-major), positions and rotation from `PositionInputs`. Training runs on it, and
+/// it is the reference the inference backend (KV cache, typed weights) is tested against.
 struct TapeBackend: ModelBackend {
     typealias Value = Variable
     typealias Parameter = Variable
@@ -11,7 +10,6 @@ struct TapeBackend: ModelBackend {
     let shape: AttentionShape
     let batch: Int
     let positions: PositionInputs
-    let cache: KVCache?
 
     private var tokensPerSequence: Int { positions.positions.count }
 
@@ -43,22 +41,12 @@ struct TapeBackend: ModelBackend {
         var options = AttentionOptions(alibiSlopes: positions.alibiSlopes)
         if positions.alibiSlopes != nil {
             options.queryPositions = positions.positions
-            options.keyPositions = (cache?.positions ?? []) + positions.positions
+            options.keyPositions = positions.positions
         }
         var q = query.reshaped([batch, t, shape.queryHeads, d])
         if positions.queryScale != 1 { q = q.scaled(by: positions.queryScale) }
-        let attended: Variable
-        if let cache {
-            cache.append(layer: layer, keys: key.value.reshaped([t, hkv, d]), values: value.value.reshaped([t, hkv, d]))
-            let (keys, values) = cache.contents(layer: layer, pending: t)
-            attended = q.attention(keys: query.tape.constant(keys.reshaped([1, keys.shape[0], hkv, d])),
-                                   values: query.tape.constant(values.reshaped([1, values.shape[0], hkv, d])),
-                                   options: options)
-        } else {
-            attended = q.attention(keys: key.reshaped([batch, t, hkv, d]), values: value.reshaped([batch, t, hkv, d]),
-                                   options: options)
-        }
-        return attended.reshaped([batch * t, shape.queryHeads * d])
+        return q.attention(keys: key.reshaped([batch, t, hkv, d]), values: value.reshaped([batch, t, hkv, d]), options: options)
+            .reshaped([batch * t, shape.queryHeads * d])
     }
 
     func logits(_ x: Variable, norm: Variable, epsilon: Float, head: Variable) -> Variable {

@@ -72,18 +72,21 @@ enum DecodeKernels {
 /// ("flash decoding"): each team chunk takes a contiguous slice of the cached keys and values,
 /// computes the scores of every query head against it and keeps a partial softmax per head
 /// (max m, sum l and the unnormalised output); the partials are then merged per query head:
-/// o = Σ_c e^(m_c − M)·o_c / Σ_c e^(m_c − M)·l_c with M = max_c m_c. A slice is small enough to
-/// stay in cache while the query heads of a group reuse it, so the cache is read from memory
-/// once per step, whatever the group size.
+/// o = Σ_c e^(m_c − M)·o_c / Σ_c e^(m_c − M)·l_c with M = max_c m_c.
 ///
-/// Measured on one Zen 4 thread at S = 2048, D = 64, 9 q / 3 kv heads: ~100 ns of compute per key
-/// when the cache is in L2, ~215 ns from memory — the reads do not overlap the arithmetic well
-/// (no software prefetch from Swift), so at long contexts this, not bandwidth, is the limit.
+/// The cache holds keys un-rotated in any element type: a slice is read 16 tokens at a time
+/// (every kv head of them: one contiguous run of rows), converted to Float32 in a small buffer
+/// that stays in L1/L2, and its keys rotated with the current rotation (`RotationTable`) there;
+/// the query heads of a group then reuse the buffer. Values are converted the same way. So the
+/// cache is read from memory once per step, in its stored size, whatever the group size.
 struct DecodeAttention {
     let queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int
     let scale: Float
     /// Key slices (team chunks).
     let slices: Int
+
+    /// Tokens converted at a time.
+    static let block = 16
 
     init(queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int, scale: Float, threads: Int) {
         (self.queries, self.keys, self.queryHeads, self.kvHeads, self.headDim) = (queries, keys, queryHeads, kvHeads, headDim)
@@ -93,61 +96,84 @@ struct DecodeAttention {
     }
 
     /// Padded keys per slice: room for a whole 16-key block past the slice's end.
-    private var sliceKeys: Int { (keys + slices - 1) / slices + 16 }
-    /// Floats per chunk: scores [T·Hq, sliceKeys], then partials [T·Hq, D + 2] (o, m, l).
-    private var itemFloats: Int { queries * queryHeads * (sliceKeys + headDim + 2) }
+    private var sliceKeys: Int { (keys + slices - 1) / slices + Self.block }
+    /// Floats of one token row (every kv head).
+    private var rowFloats: Int { kvHeads * headDim }
+    /// Floats per chunk: scores [T·Hq, sliceKeys], partials [T·Hq, D + 2] (o, m, l), then the
+    /// converted block [16, Hkv·D].
+    private var itemFloats: Int { queries * queryHeads * (sliceKeys + headDim + 2) + Self.block * rowFloats }
     /// Floats of scratch `run` needs.
     var scratchCount: Int { slices * itemFloats }
 
-    /// Fills `out` [T, Hq, D] from q [T, Hq, D] and the cached k, v [S, Hkv, D] (the last T of the
-    /// S keys are the new tokens). ALiBi adds slope_h·(keyPosition_j − queryPosition_t) when
-    /// `alibi` is given.
-    func run(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+    /// Fills `out` [T, Hq, D] from q [T, Hq, D] (rotated, in the cache's rotate-half order) and
+    /// the first S = `keys` tokens of `layer` in `cache` (the last T of them the new tokens),
+    /// rotating keys with `rotation` (nil: no RoPE). ALiBi adds slope_h·(keyPosition_j −
+    /// queryPosition_t) when `alibi` is given.
+    func run(q: UnsafePointer<Float>, cache: KVCache, layer: Int, rotation: RotationTable?,
              out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
              alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?,
              team: WorkerTeam) {
+        let source = CacheSource(keys: UnsafeRawPointer(cache.keyRows(layer)), values: UnsafeRawPointer(cache.valueRows(layer)),
+                                 keyRowBytes: cache.keyRowBytes, valueRowBytes: cache.valueRowBytes,
+                                 keyBlocks: cache.types.key.blockSize, valueBlocks: cache.types.value.blockSize,
+                                 convertKeys: cache.types.key.dequantizer, convertValues: cache.types.value.dequantizer,
+                                 rotation: rotation)
         team.forEachChunk(slices) { slice in
             let range = (keys * slice / slices)..<(keys * (slice + 1) / slices)
-            partialAttention(keys: range, q: q, k: k, v: v, item: scratch + slice * itemFloats, alibi: alibi)
+            partialAttention(keys: range, q: q, source: source, item: scratch + slice * itemFloats, alibi: alibi)
         }
         merge(scratch: scratch, out: out)
+    }
+
+    /// Where one layer's rows lie and how to turn them into Float32.
+    struct CacheSource {
+        let keys: UnsafeRawPointer, values: UnsafeRawPointer
+        let keyRowBytes: Int, valueRowBytes: Int
+        let keyBlocks: Int, valueBlocks: Int
+        let convertKeys: ElementType.Dequantizer, convertValues: ElementType.Dequantizer
+        let rotation: RotationTable?
     }
 
     /// Last key (exclusive) query t sees: t + (S − T) + 1.
     @inline(__always) func keyEnd(_ t: Int) -> Int { t + keys - queries + 1 }
 
-    private func partialAttention(keys range: Range<Int>, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
-                                  v: UnsafePointer<Float>, item: UnsafeMutablePointer<Float>,
+    private func partialAttention(keys range: Range<Int>, q: UnsafePointer<Float>, source: CacheSource,
+                                  item: UnsafeMutablePointer<Float>,
                                   alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?) {
-        let (d, g, stride) = (headDim, queryHeads / kvHeads, sliceKeys)
+        let (d, g, stride, row) = (headDim, queryHeads / kvHeads, sliceKeys, rowFloats)
         let rows = queries * queryHeads                  // (token, head) pairs, token-major
-        let (qs, ks) = (queryHeads * d, kvHeads * d)
+        let qs = queryHeads * d
         let scores = item
         let partial = item + rows * stride
+        let converted = partial + rows * (d + 2)
         let n = range.count
-        // Per row: its query, the offset of its kv head in a cached row, its token and head, and
+        // Per row: its query, the offset of its kv head in a token row, its token and head, and
         // the end of the keys it sees (no integer division in the loops below).
-        var queryOffset = [Int](), keyOffset = [Int](), token = [Int](), headOf = [Int](), end = [Int]()
+        var queryOffset = [Int](), headOffset = [Int](), token = [Int](), headOf = [Int](), end = [Int]()
         for r in 0..<rows {
             let (ti, head) = r.quotientAndRemainder(dividingBy: queryHeads)
             queryOffset.append(ti * qs + head * d)
-            keyOffset.append((head / g) * d)
+            headOffset.append((head / g) * d)
             token.append(ti)
             headOf.append(head)
             end.append(keyEnd(ti))
         }
-        // Scores, row by row and 16 keys at a time: the keys' partial-product vectors go to
-        // `lanes` and are reduced together (`DecodeKernels.sums`). The rows of one kv head read
-        // the same key columns, from cache after the first.
+        // Scores, 16 keys at a time: the block's key rows are converted and rotated, then each
+        // row's 16 partial-product vectors go to `lanes` and are reduced together
+        // (`DecodeKernels.sums`).
         withUnsafeTemporaryAllocation(of: DecodeKernels.Vector.self, capacity: 16) { lanes in
             let lanes = lanes.baseAddress!
-            for r in 0..<rows {
-                let query = q + queryOffset[r]
-                let keys = k + keyOffset[r]
-                var j = range.lowerBound
-                while j < range.upperBound {
-                    let width = min(16, range.upperBound - j)
-                    for l in 0..<width { lanes[l] = DecodeKernels.partialDot(query, keys + (j + l) * ks, d) }
+            var j = range.lowerBound
+            while j < range.upperBound {
+                let width = min(Self.block, range.upperBound - j)
+                source.convertKeys(source.keys + j * source.keyRowBytes, converted, width * row / source.keyBlocks)
+                if let rotation = source.rotation {
+                    for l in 0..<width { rotation.rotate(converted + l * row, token: j + l, heads: kvHeads, dimension: d) }
+                }
+                for r in 0..<rows {
+                    let query = q + queryOffset[r]
+                    let keys = converted + headOffset[r]
+                    for l in 0..<width { lanes[l] = DecodeKernels.partialDot(query, keys + l * row, d) }
                     for l in width..<16 { lanes[l] = DecodeKernels.Vector() }
                     var block = DecodeKernels.sums(lanes) * scale
                     if let a = alibi {
@@ -155,8 +181,8 @@ struct DecodeAttention {
                         for l in 0..<width { block[l] += slope * (a.keyPositions[j + l] - position) }
                     }
                     DecodeKernels.store(block, scores + r * stride + j - range.lowerBound)
-                    j += 16
                 }
+                j += Self.block
             }
         }
         // Softmax numerators over the visible keys of each row, with their max and sum.
@@ -191,38 +217,35 @@ struct DecodeAttention {
             o[d] = m
             o[d + 1] = sum.sum()
         }
-        // Values, row by row: the output accumulates in registers, 64 columns (4 vectors) at a
-        // time and two keys per step (8 independent sums).
-        for r in 0..<rows {
-            let visible = min(n, max(0, end[r] - range.lowerBound))
-            let p = scores + r * stride
-            let o = partial + r * (d + 2)
-            let values = v + range.lowerBound * ks + keyOffset[r]
-            var c = 0
-            while c + 64 <= d {
-                var (a0, a1, a2, a3) = (DecodeKernels.Vector(), DecodeKernels.Vector(), DecodeKernels.Vector(), DecodeKernels.Vector())
-                var (b0, b1, b2, b3) = (DecodeKernels.Vector(), DecodeKernels.Vector(), DecodeKernels.Vector(), DecodeKernels.Vector())
-                var j = 0
-                while j + 2 <= visible {
-                    let (x, y) = (values + j * ks + c, values + (j + 1) * ks + c)
-                    let (px, py) = (DecodeKernels.Vector(repeating: p[j]), DecodeKernels.Vector(repeating: p[j + 1]))
-                    a0.addProduct(px, DecodeKernels.load(x)); a1.addProduct(px, DecodeKernels.load(x + 16))
-                    a2.addProduct(px, DecodeKernels.load(x + 32)); a3.addProduct(px, DecodeKernels.load(x + 48))
-                    b0.addProduct(py, DecodeKernels.load(y)); b1.addProduct(py, DecodeKernels.load(y + 16))
-                    b2.addProduct(py, DecodeKernels.load(y + 32)); b3.addProduct(py, DecodeKernels.load(y + 48))
-                    j += 2
+        // Values, 16 tokens at a time: the block's value rows are converted, then each row adds
+        // its weighted values, 64 columns (4 vectors) at a time in registers.
+        var j = range.lowerBound
+        while j < range.upperBound {
+            let width = min(Self.block, range.upperBound - j)
+            source.convertValues(source.values + j * source.valueRowBytes, converted, width * row / source.valueBlocks)
+            for r in 0..<rows {
+                let visible = min(width, end[r] - j)
+                guard visible > 0 else { continue }
+                let p = scores + r * stride + j - range.lowerBound
+                let o = partial + r * (d + 2)
+                let values = converted + headOffset[r]
+                var c = 0
+                while c + 64 <= d {
+                    var (a0, a1, a2, a3) = (DecodeKernels.load(o + c), DecodeKernels.load(o + c + 16),
+                                            DecodeKernels.load(o + c + 32), DecodeKernels.load(o + c + 48))
+                    for l in 0..<visible {
+                        let (x, px) = (values + l * row + c, DecodeKernels.Vector(repeating: p[l]))
+                        a0.addProduct(px, DecodeKernels.load(x)); a1.addProduct(px, DecodeKernels.load(x + 16))
+                        a2.addProduct(px, DecodeKernels.load(x + 32)); a3.addProduct(px, DecodeKernels.load(x + 48))
+                    }
+                    DecodeKernels.store(a0, o + c); DecodeKernels.store(a1, o + c + 16)
+                    DecodeKernels.store(a2, o + c + 32); DecodeKernels.store(a3, o + c + 48)
+                    c += 64
                 }
-                if j < visible {
-                    let (x, px) = (values + j * ks + c, DecodeKernels.Vector(repeating: p[j]))
-                    a0.addProduct(px, DecodeKernels.load(x)); a1.addProduct(px, DecodeKernels.load(x + 16))
-                    a2.addProduct(px, DecodeKernels.load(x + 32)); a3.addProduct(px, DecodeKernels.load(x + 48))
-                }
-                DecodeKernels.store(a0 + b0, o + c); DecodeKernels.store(a1 + b1, o + c + 16)
-                DecodeKernels.store(a2 + b2, o + c + 32); DecodeKernels.store(a3 + b3, o + c + 48)
-                c += 64
+                // Remaining columns (head dimensions that are not a multiple of 64).
+                for l in 0..<visible { DecodeKernels.addScaled(o + c, p[l], values + l * row + c, d - c) }
             }
-            // Remaining columns (head dimensions that are not a multiple of 64).
-            for j in 0..<visible { DecodeKernels.addScaled(o + c, p[j], values + j * ks + c, d - c) }
+            j += Self.block
         }
     }
 

@@ -1,22 +1,25 @@
 import CLEXTensor
 
-/// Where the new tokens of one inference step sit: the plain values of `PositionInputs`.
+/// Where the new tokens of one inference step sit: the plain values of `PositionInputs`. The
+/// rotation is the session's `RotationTable` (nil without RoPE), brought up to date for the
+/// cached and new tokens before the step.
 struct InferencePlacement {
     /// Position of each new token.
     var positions: [Float]
-    /// θ_j per rotated pair ([r/2]), nil without RoPE.
-    var frequencies: Tensor?
-    var attentionFactor: Float = 1
+    var rotation: RotationTable?
     var alibiSlopes: [Float]?
     var queryScale: Float = 1
 }
 
 /// What a session keeps between steps: the worker team, the typed linear layer's prepared
-/// activations and the attention scratch.
+/// activations, the attention scratch and the Float32 keys and values a prefill chunk attends
+/// over.
 final class InferenceWorkspace {
     let team: WorkerTeam
     let linear: TypedLinear
     private var scratch = Tensor(zeros: [0])
+    private var floatKeys = Tensor(zeros: [0])
+    private var floatValues = Tensor(zeros: [0])
 
     init(precision: ActivationPrecision, team: WorkerTeam = .shared) {
         self.team = team
@@ -28,6 +31,34 @@ final class InferenceWorkspace {
     func attentionScratch(_ count: Int) -> UnsafeMutablePointer<Float> {
         if scratch.count < count { scratch = Tensor(zeros: [2 * count]) }
         return scratch.pointer
+    }
+
+    /// The first `tokens` keys (rotated by `rotation`, rotate-half order) and values of `layer`
+    /// in `cache` as Float32 [tokens, Hkv, D] each, for the blocked attention of a prefill.
+    /// The buffers are reused across layers and steps (grown by half again, up to the cache's
+    /// capacity, when too small).
+    func floatContents(_ cache: KVCache, layer: Int, tokens: Int, rotation: RotationTable?) -> (keys: Tensor, values: Tensor) {
+        let (hkv, d) = (cache.keyValueHeads, cache.headDimension)
+        let row = hkv * d
+        if floatKeys.count < tokens * row {
+            let grown = max(min(tokens * 3 / 2, cache.capacity), tokens) * row
+            floatKeys = Tensor(zeros: [grown])
+            floatValues = Tensor(zeros: [grown])
+        }
+        let (k, v) = (floatKeys.pointer, floatValues.pointer)
+        let (keys, values) = (UnsafeRawPointer(cache.keyRows(layer)), UnsafeRawPointer(cache.valueRows(layer)))
+        let (toKeys, toValues) = (cache.types.key.dequantizer, cache.types.value.dequantizer)
+        let (keyBlock, valueBlock) = (cache.types.key.blockSize, cache.types.value.blockSize)
+        Parallel.forEachChunk(tokens, costPerItem: 4 * row) { range in
+            let (first, n) = (range.lowerBound, range.count)
+            toKeys(keys + first * cache.keyRowBytes, k + first * row, n * row / keyBlock)
+            toValues(values + first * cache.valueRowBytes, v + first * row, n * row / valueBlock)
+            if let rotation {
+                for j in range { rotation.rotate(k + j * row, token: j, heads: hkv, dimension: d) }
+            }
+        }
+        return (Tensor(storage: floatKeys.storage, offset: 0, shape: [tokens, hkv, d]),
+                Tensor(storage: floatValues.storage, offset: 0, shape: [tokens, hkv, d]))
     }
 }
 
@@ -91,20 +122,22 @@ final class InferenceBackend: ModelBackend {
         return Ops.swiglu(gu[0], gu[1])
     }
 
-    func rotate(_ x: Tensor, heads: Int) -> Tensor {
-        guard let f = placement.frequencies else { return x }
-        let t = x.shape[0]
-        return Ops.rope(x.reshaped([t, heads, shape.headDimension]), positions: placement.positions, frequencies: f,
-                        attentionFactor: placement.attentionFactor, layout: shape.layout)
-            .reshaped([t, heads * shape.headDimension])
-    }
+    /// Identity: this backend rotates inside `attend`, where the keys are read from the cache
+    /// un-rotated and the queries are put in the cache's element order.
+    func rotate(_ x: Tensor, heads: Int) -> Tensor { x }
 
     func attend(layer: Int, query: Tensor, key: Tensor, value: Tensor) -> Tensor {
         let (t, hq, hkv, d) = (tokens, shape.queryHeads, shape.keyValueHeads, shape.headDimension)
         let p = placement
-        let q = p.queryScale != 1 ? Ops.scale(query, p.queryScale) : query
-        cache.append(layer: layer, keys: key.reshaped([t, hkv, d]), values: value.reshaped([t, hkv, d]))
-        let (keys, values) = cache.contents(layer: layer, pending: t)
+        cache.append(layer: layer, keys: key.pointer, values: value.pointer, tokens: t)
+        let s = cache.count + t
+        let q = Tensor(zeros: [t, hq, d])
+        RotaryOrder.toRotateHalf(query.pointer, into: q.pointer, vectors: t * hq, dimension: d,
+                                 rotaryDimension: shape.rotaryDimension, from: shape.layout)
+        if let rotation = p.rotation {
+            for i in 0..<t { rotation.rotate(q.pointer + i * hq * d, token: cache.count + i, heads: hq, dimension: d) }
+        }
+        if p.queryScale != 1 { for i in 0..<q.count { q.pointer[i] *= p.queryScale } }
         let keyPositions = p.alibiSlopes == nil ? [] : cache.positions + p.positions
         guard decoding else {
             var options = AttentionOptions(alibiSlopes: p.alibiSlopes)
@@ -112,25 +145,26 @@ final class InferenceBackend: ModelBackend {
                 options.queryPositions = p.positions
                 options.keyPositions = keyPositions
             }
-            return Ops.attention(q.reshaped([t, hq, d]), keys, values, options: options).reshaped([t, hq * d])
+            let (keys, values) = workspace.floatContents(cache, layer: layer, tokens: s, rotation: p.rotation)
+            return Ops.attention(q, keys, values, options: options).reshaped([t, hq * d])
         }
         let out = Tensor(zeros: [t, hq * d])
         let team = workspace.team
-        let attention = DecodeAttention(queries: t, keys: keys.shape[0], queryHeads: hq, kvHeads: hkv, headDim: d,
+        let attention = DecodeAttention(queries: t, keys: s, queryHeads: hq, kvHeads: hkv, headDim: d,
                                         scale: AttentionOptions().resolvedScale(headDim: d), threads: team.threadCount)
         let scratch = workspace.attentionScratch(attention.scratchCount)
+        func run(_ alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?) {
+            attention.run(q: q.pointer, cache: cache, layer: layer, rotation: p.rotation, out: out.pointer, scratch: scratch,
+                          alibi: alibi, team: team)
+        }
         if let slopes = p.alibiSlopes {
             slopes.withUnsafeBufferPointer { s in
                 p.positions.withUnsafeBufferPointer { qp in
-                    keyPositions.withUnsafeBufferPointer { kp in
-                        attention.run(q: q.pointer, k: keys.pointer, v: values.pointer, out: out.pointer, scratch: scratch,
-                                      alibi: (s.baseAddress!, qp.baseAddress!, kp.baseAddress!), team: team)
-                    }
+                    keyPositions.withUnsafeBufferPointer { kp in run((s.baseAddress!, qp.baseAddress!, kp.baseAddress!)) }
                 }
             }
         } else {
-            attention.run(q: q.pointer, k: keys.pointer, v: values.pointer, out: out.pointer, scratch: scratch, alibi: nil,
-                          team: team)
+            run(nil)
         }
         return out
     }
@@ -152,8 +186,8 @@ extension LlamaModel {
     static let prefillChunk = 512
 
     /// Logits [rows.count, V] for rows `logitRows` of `tokens` (row i predicts the token after
-    /// tokens[i]; an empty range computes none), appending every token to `cache` — which must
-    /// already carry the rotation in `placement` (the caller re-rotates it).
+    /// tokens[i]; an empty range computes none), appending every token to `cache`. The caller
+    /// brings `placement.rotation` up to date for the cached and new tokens.
     func infer(tokens: [Int32], placement p: InferencePlacement, cache: KVCache, logitRows: Range<Int>,
                workspace: InferenceWorkspace) -> Tensor {
         precondition(p.positions.count == tokens.count, "infer: \(p.positions.count) positions for \(tokens.count) tokens")

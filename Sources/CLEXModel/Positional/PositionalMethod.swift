@@ -97,7 +97,7 @@ extension PositionalMethod {
     }
 
     /// Whether the rotation differs anywhere between context lengths `a` and `b` (a < b): then
-    /// cached keys must be re-rotated (`KVCache.rerotate`) before attending at length `b`.
+    /// cached keys take another rotation when attended at length `b` than at `a`.
     public func changesRotation(from a: Int, to b: Int) -> Bool {
         guard let next = nextRotationChange(after: a) else { return false }
         return next <= b

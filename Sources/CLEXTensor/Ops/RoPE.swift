@@ -149,11 +149,12 @@ extension Variable {
 }
 
 /// m·cos(p_t·θ_j) and m·sin(p_t·θ_j), each [T, r/2]; angles in Double (see `Ops.rope`).
-struct RotaryTable {
-    let cos: Tensor
-    let sin: Tensor
+public struct RotaryTable {
+    public let cos: Tensor
+    public let sin: Tensor
 
-    init(positions: [Float], frequencies: Tensor, attentionFactor: Float) {
+    /// The table of `positions` ([T]) for `frequencies` ([r/2]) and the factor m on cos and sin.
+    public init(positions: [Float], frequencies: Tensor, attentionFactor: Float) {
         let (tokens, half) = (positions.count, frequencies.count)
         cos = Tensor(zeros: [tokens, half])
         sin = Tensor(zeros: [tokens, half])

@@ -83,6 +83,10 @@ public enum ElementType: String, CaseIterable, Sendable, CustomStringConvertible
         return overflow ? nil : bytes
     }
 
+    /// The conversion of whole blocks to Float32 on the calling thread (for loops that already
+    /// run on every core): `dequantizer(source, destination, blocks)`.
+    public var dequantizer: Dequantizer { row.dequantize }
+
     /// Converts `count` elements at `source` (`byteCount(elements: count)` bytes) into
     /// `destination`, split across cores when large. `count` must be a whole number of blocks.
     public func dequantize(_ source: UnsafeRawPointer, count: Int, into destination: UnsafeMutablePointer<Float>) {

@@ -22,10 +22,12 @@ func tinyModel(tied: Bool = false, layout: RotaryLayout = .rotateHalf, seed: UIn
     return LlamaModel(configuration: c, parameters: p)
 }
 
-/// Logits of `tokens` read in one prefill with plain RoPE.
+/// Logits of `tokens` read in one prefill with plain RoPE and a Float32 KV cache (the paths
+/// compared with it differ in summation order, which an F16 cache's rounding would amplify).
 func prefillLogits(_ model: LlamaModel, _ tokens: [Int32], precision: ActivationPrecision = .q8) throws -> Tensor {
     let session = try InferenceSession(model: model, capacity: tokens.count,
-                                       rotary: InferenceSession.defaultRotary(model.configuration), precision: precision)
+                                       rotary: InferenceSession.defaultRotary(model.configuration), precision: precision,
+                                       cacheTypes: .f32)
     return try session.feed(tokens)
 }
 

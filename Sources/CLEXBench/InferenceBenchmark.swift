@@ -98,7 +98,7 @@ public struct InferenceBenchmark {
             }
             let sorted = steps.sorted()
             let step = sorted[sorted.count / 2]
-            let kv = Self.kvBytes(c, context: context + decodeTokens / 2)
+            let kv = Self.kvBytes(c, context: context + decodeTokens / 2, types: cacheTypes)
             let rate = 1 / step
             let gbps = (matrices + kv) * rate / 1e9
             let result = InferenceReport.Decode(context: context, tokens: decodeTokens, secondsPerToken: step,
@@ -142,9 +142,9 @@ public struct InferenceBenchmark {
         return Double(layers + p.head.byteCount + p.embedding.bytesPerRow) + 4 * Double((2 * c.layerCount + 2) * c.hiddenSize)
     }
 
-    /// Bytes of cached keys and values read by one step at `context` tokens.
-    public static func kvBytes(_ c: LlamaConfiguration, context: Int) -> Double {
-        4 * 2 * Double(c.layerCount * context * c.keyValueHeadCount * c.headDimension)
+    /// Bytes of cached keys and values (of `types`) read by one step at `context` tokens.
+    public static func kvBytes(_ c: LlamaConfiguration, context: Int, types: KVCacheTypes) -> Double {
+        Double(context) * Double(types.bytesPerToken(c))
     }
 
     static func layerMatrixWeights(_ c: LlamaConfiguration) -> Int {

@@ -1,3 +1,4 @@
+import CLEXKernels
 import CLEXTensor
 import Foundation
 
@@ -11,45 +12,6 @@ enum DecodeKernels {
 
     @inline(__always) static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
-    }
-
-    /// The unreduced products of a and b (n elements): lane l holds Σ_c a[16c + l]·b[16c + l].
-    /// Two accumulators halve the chain of dependent FMAs.
-    @inline(__always)
-    static func partialDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Vector {
-        var (s, t) = (Vector(), Vector())
-        var i = 0
-        while i + 32 <= n {
-            s.addProduct(load(a + i), load(b + i))
-            t.addProduct(load(a + i + 16), load(b + i + 16))
-            i += 32
-        }
-        s += t
-        if i + 16 <= n {
-            s.addProduct(load(a + i), load(b + i))
-            i += 16
-        }
-        if i < n {
-            var x = Vector(), y = Vector()
-            for l in 0..<(n - i) { x[l] = a[i + l]; y[l] = b[i + l] }
-            s.addProduct(x, y)
-        }
-        return s
-    }
-
-    /// The 16 lane sums of v[0..<16], as one vector (lane l = v[l].sum()): a transposing
-    /// reduction tree of 15 pairwise steps instead of 16 serial horizontal sums.
-    @inline(__always)
-    static func sums(_ v: UnsafeMutablePointer<Vector>) -> Vector {
-        @inline(__always) func fold(_ a: Vector, _ b: Vector) -> Vector {
-            Vector(lowHalf: a.evenHalf + a.oddHalf, highHalf: b.evenHalf + b.oddHalf)
-        }
-        var width = 16
-        while width > 1 {
-            for i in 0..<(width / 2) { v[i] = fold(v[2 * i], v[2 * i + 1]) }
-            width /= 2
-        }
-        return v[0]
     }
 
     /// y[i] += a · x[i] over n elements.
@@ -158,32 +120,31 @@ struct DecodeAttention {
             headOf.append(head)
             end.append(keyEnd(ti))
         }
-        // Scores, 16 keys at a time: the block's key rows are converted and rotated, then each
-        // row's 16 partial-product vectors go to `lanes` and are reduced together
-        // (`DecodeKernels.sums`).
-        withUnsafeTemporaryAllocation(of: DecodeKernels.Vector.self, capacity: 16) { lanes in
-            let lanes = lanes.baseAddress!
-            var j = range.lowerBound
-            while j < range.upperBound {
-                let width = min(Self.block, range.upperBound - j)
-                source.convertKeys(source.keys + j * source.keyRowBytes, converted, width * row / source.keyBlocks)
-                if let rotation = source.rotation {
-                    for l in 0..<width { rotation.rotate(converted + l * row, token: j + l, heads: kvHeads, dimension: d) }
+        // Scores, 16 keys at a time: the block's key rows are converted and rotated, then the
+        // rows of each (token, kv head) are multiplied by them with the C kernel that multiplies
+        // weight rows by activations (`clex_matmul`, Float32: here 16 key rows by g queries).
+        var j = range.lowerBound
+        while j < range.upperBound {
+            let width = min(Self.block, range.upperBound - j)
+            source.convertKeys(source.keys + j * source.keyRowBytes, converted, width * row / source.keyBlocks)
+            source.rotation?.rotate(converted, tokens: j..<(j + width), heads: kvHeads, dimension: d)
+            for t in 0..<queries {
+                for h in 0..<kvHeads {
+                    let first = t * queryHeads + h * g
+                    clex_matmul(0, converted + h * d, row * 4, Int64(width), q + t * qs + h * g * d, Int64(g), Int64(d),
+                                scores + first * stride + j - range.lowerBound, Int64(stride), 0)
                 }
-                for r in 0..<rows {
-                    let query = q + queryOffset[r]
-                    let keys = converted + headOffset[r]
-                    for l in 0..<width { lanes[l] = DecodeKernels.partialDot(query, keys + l * row, d) }
-                    for l in width..<16 { lanes[l] = DecodeKernels.Vector() }
-                    var block = DecodeKernels.sums(lanes) * scale
-                    if let a = alibi {
-                        let (slope, position) = (a.slopes[headOf[r]], a.queryPositions[token[r]])
-                        for l in 0..<width { block[l] += slope * (a.keyPositions[j + l] - position) }
-                    }
-                    DecodeKernels.store(block, scores + r * stride + j - range.lowerBound)
-                }
-                j += Self.block
             }
+            for r in 0..<rows {
+                // Lanes past `width` hold earlier blocks' scores, never read as visible keys.
+                var block = DecodeKernels.load(scores + r * stride + j - range.lowerBound) * scale
+                if let a = alibi {
+                    let (slope, position) = (a.slopes[headOf[r]], a.queryPositions[token[r]])
+                    for l in 0..<width { block[l] += slope * (a.keyPositions[j + l] - position) }
+                }
+                DecodeKernels.store(block, scores + r * stride + j - range.lowerBound)
+            }
+            j += Self.block
         }
         // Softmax numerators over the visible keys of each row, with their max and sum.
         for r in 0..<rows {
@@ -196,8 +157,17 @@ struct DecodeAttention {
                 o[d + 1] = 0
                 continue
             }
-            var m = -Float.infinity
-            for j in 0..<visible { m = max(m, row[j]) }
+            var top = DecodeKernels.Vector(repeating: -.infinity)
+            var k = 0
+            while k + 16 <= visible {
+                top = pointwiseMax(top, DecodeKernels.load(row + k))
+                k += 16
+            }
+            var m = top.max()
+            while k < visible {
+                m = max(m, row[k])
+                k += 1
+            }
             let shift = DecodeKernels.Vector(repeating: m)
             var sum = DecodeKernels.Vector()
             var j = 0
@@ -219,7 +189,7 @@ struct DecodeAttention {
         }
         // Values, 16 tokens at a time: the block's value rows are converted, then each row adds
         // its weighted values, 64 columns (4 vectors) at a time in registers.
-        var j = range.lowerBound
+        j = range.lowerBound
         while j < range.upperBound {
             let width = min(Self.block, range.upperBound - j)
             source.convertValues(source.values + j * source.valueRowBytes, converted, width * row / source.valueBlocks)

@@ -54,7 +54,7 @@ final class InferenceWorkspace {
             toKeys(keys + first * cache.keyRowBytes, k + first * row, n * row / keyBlock)
             toValues(values + first * cache.valueRowBytes, v + first * row, n * row / valueBlock)
             if let rotation {
-                for j in range { rotation.rotate(k + j * row, token: j, heads: hkv, dimension: d) }
+                rotation.rotate(k + first * row, tokens: range, heads: hkv, dimension: d)
             }
         }
         return (Tensor(storage: floatKeys.storage, offset: 0, shape: [tokens, hkv, d]),
@@ -135,7 +135,7 @@ final class InferenceBackend: ModelBackend {
         RotaryOrder.toRotateHalf(query.pointer, into: q.pointer, vectors: t * hq, dimension: d,
                                  rotaryDimension: shape.rotaryDimension, from: shape.layout)
         if let rotation = p.rotation {
-            for i in 0..<t { rotation.rotate(q.pointer + i * hq * d, token: cache.count + i, heads: hq, dimension: d) }
+            rotation.rotate(q.pointer, tokens: cache.count..<(cache.count + t), heads: hq, dimension: d)
         }
         if p.queryScale != 1 { for i in 0..<q.count { q.pointer[i] *= p.queryScale } }
         let keyPositions = p.alibiSlopes == nil ? [] : cache.positions + p.positions

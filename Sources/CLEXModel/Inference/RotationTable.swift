@@ -45,27 +45,31 @@ final class RotationTable {
         rows = total
     }
 
-    /// Rotates the `heads` head vectors (`dimension` elements each, rotate-half order) of token
-    /// `token` at `x` in place: (a, b) ← (a·cos − b·sin, b·cos + a·sin) for pairs (j, j + r/2).
+    /// Rotates the head vectors of consecutive tokens `tokens` in place: token `tokens.lowerBound
+    /// + i` at x + i·heads·d, `heads` vectors of `dimension` elements each, rotate-half order:
+    /// (a, b) ← (a·cos − b·sin, b·cos + a·sin) for pairs (j, j + r/2).
     @inline(__always)
-    func rotate(_ x: UnsafeMutablePointer<Float>, token: Int, heads: Int, dimension d: Int) {
+    func rotate(_ x: UnsafeMutablePointer<Float>, tokens: Range<Int>, heads: Int, dimension d: Int) {
         typealias V = SIMD16<Float>
-        let (c, s) = (UnsafePointer(cos.pointer + token * half), UnsafePointer(sin.pointer + token * half))
-        for h in 0..<heads {
-            let a = x + h * d, b = a + half
-            var j = 0
-            while j + 16 <= half {
-                let (xa, xb) = (UnsafeRawPointer(a + j).loadUnaligned(as: V.self), UnsafeRawPointer(b + j).loadUnaligned(as: V.self))
-                let (cv, sv) = (UnsafeRawPointer(c + j).loadUnaligned(as: V.self), UnsafeRawPointer(s + j).loadUnaligned(as: V.self))
-                UnsafeMutableRawPointer(a + j).storeBytes(of: xa * cv - xb * sv, as: V.self)
-                UnsafeMutableRawPointer(b + j).storeBytes(of: xb * cv + xa * sv, as: V.self)
-                j += 16
-            }
-            while j < half {
-                let (xa, xb) = (a[j], b[j])
-                a[j] = xa * c[j] - xb * s[j]
-                b[j] = xb * c[j] + xa * s[j]
-                j += 1
+        let (cosines, sines, half) = (UnsafePointer(cos.pointer), UnsafePointer(sin.pointer), half)
+        for (i, token) in tokens.enumerated() {
+            let (c, s) = (cosines + token * half, sines + token * half)
+            for h in 0..<heads {
+                let a = x + (i * heads + h) * d, b = a + half
+                var j = 0
+                while j + 16 <= half {
+                    let (xa, xb) = (UnsafeRawPointer(a + j).loadUnaligned(as: V.self), UnsafeRawPointer(b + j).loadUnaligned(as: V.self))
+                    let (cv, sv) = (UnsafeRawPointer(c + j).loadUnaligned(as: V.self), UnsafeRawPointer(s + j).loadUnaligned(as: V.self))
+                    UnsafeMutableRawPointer(a + j).storeBytes(of: xa * cv - xb * sv, as: V.self)
+                    UnsafeMutableRawPointer(b + j).storeBytes(of: xb * cv + xa * sv, as: V.self)
+                    j += 16
+                }
+                while j < half {
+                    let (xa, xb) = (a[j], b[j])
+                    a[j] = xa * c[j] - xb * s[j]
+                    b[j] = xb * c[j] + xa * s[j]
+                    j += 1
+                }
             }
         }
     }

@@ -17,6 +17,9 @@ import Foundation
 public struct InferenceBenchmark {
     /// Prompt lengths of the prefill cases.
     public var prefillLengths: [Int]
+    /// Contexts already cached before a prefill of the first prompt length is timed (llama-bench's
+    /// `-d`): how prefill throughput holds up as the context grows.
+    public var prefillDepths: [Int] = []
     /// Contexts at which decoding is timed.
     public var decodeContexts: [Int]
     /// Tokens decoded per context (the rate is from their median step time).
@@ -44,7 +47,8 @@ public struct InferenceBenchmark {
                                      threads: Parallel.threadCount, cpu: cpuModelName())
         report.weights = model.parameters.typeSummary
         report.kernels = Weight.kernelPath + ", activations " + precision.rawValue + ", KV cache " + cacheTypes.description
-        let tokens = Self.tokens(count: max((prefillLengths + decodeContexts).max()! + decodeTokens, 72),
+        let deepest = (prefillDepths.max() ?? 0) + prefillLengths[0]
+        let tokens = Self.tokens(count: max((prefillLengths + decodeContexts + [deepest]).max()! + decodeTokens, 72),
                                  vocabulary: c.vocabularySize)
         func session(_ capacity: Int) throws -> InferenceSession {
             try InferenceSession(model: model, capacity: capacity, rotary: InferenceSession.defaultRotary(c), precision: precision,
@@ -75,7 +79,7 @@ public struct InferenceBenchmark {
             }
             let flops = Self.prefillFLOPsPerToken(c, tokens: n)
             let rate = Double(n) / timing.median
-            let result = InferenceReport.Prefill(tokens: n, seconds: timing.median, tokensPerSecond: rate,
+            let result = InferenceReport.Prefill(tokens: n, depth: 0, seconds: timing.median, tokensPerSecond: rate,
                                                  gflopPerToken: flops / 1e9, gflopPerSecond: rate * flops / 1e9,
                                                  sgemmShape: shape, sgemmGFLOPPerSecond: gemmRate,
                                                  ratio: rate * flops / 1e9 / gemmRate)
@@ -84,6 +88,27 @@ public struct InferenceBenchmark {
                            unit: "tok/s", ratio: result.ratio,
                            note: String(format: "%.3f GFLOP/token, %.1f GFLOP/s vs sgemm %@ %.1f",
                                         flops / 1e9, result.gflopPerSecond, shape, gemmRate)))
+        }
+
+        for depth in prefillDepths {
+            let n = prefillLengths[0]
+            let s = try session(depth + n)
+            _ = try s.feed(Array(tokens[0..<depth]), logits: .last)
+            let t0 = Timing.now()
+            _ = try s.feed(Array(tokens[depth..<(depth + n)]), logits: .last)
+            let seconds = Timing.now() - t0
+            let flops = Self.prefillFLOPsPerToken(c, tokens: n, depth: depth)
+            let rate = Double(n) / seconds
+            let gemmRate = report.prefill.first { $0.tokens == n }?.sgemmGFLOPPerSecond ?? 0
+            let result = InferenceReport.Prefill(tokens: n, depth: depth, seconds: seconds, tokensPerSecond: rate,
+                                                 gflopPerToken: flops / 1e9, gflopPerSecond: rate * flops / 1e9,
+                                                 sgemmShape: "\(n)×\(c.intermediateSize)×\(c.hiddenSize)",
+                                                 sgemmGFLOPPerSecond: gemmRate,
+                                                 ratio: gemmRate > 0 ? rate * flops / 1e9 / gemmRate : 0)
+            report.prefill.append(result)
+            progress(.init(kind: "prefill", what: "\(n) tokens at depth \(depth)", milliseconds: seconds * 1e3, rate: rate,
+                           unit: "tok/s", ratio: result.ratio,
+                           note: String(format: "%.3f GFLOP/token, %.1f GFLOP/s", flops / 1e9, result.gflopPerSecond)))
         }
 
         let matrices = Self.decodeWeightBytes(model)
@@ -122,11 +147,11 @@ public struct InferenceBenchmark {
         return (0..<count).map { _ in Int32(rng.next() % UInt64(vocabulary)) }
     }
 
-    /// FLOPs per token of a prefill of `tokens` tokens from an empty context: 2 per weight of the
-    /// layers' matrices, the causal attention products (4·Hq·D per visible key, (T + 1)/2 keys
-    /// on average), and the LM head once for the last row, shared by the T tokens.
-    public static func prefillFLOPsPerToken(_ c: LlamaConfiguration, tokens: Int) -> Double {
-        let attention = 4 * Double(c.headCount * c.headDimension) * Double(tokens + 1) / 2
+    /// FLOPs per token of a prefill of `tokens` tokens after `depth` cached ones: 2 per weight of
+    /// the layers' matrices, the causal attention products (4·Hq·D per visible key, depth +
+    /// (T + 1)/2 keys on average), and the LM head once for the last row, shared by the T tokens.
+    public static func prefillFLOPsPerToken(_ c: LlamaConfiguration, tokens: Int, depth: Int = 0) -> Double {
+        let attention = 4 * Double(c.headCount * c.headDimension) * (Double(depth) + Double(tokens + 1) / 2)
         let head = 2 * Double(c.vocabularySize * c.hiddenSize) / Double(tokens)
         return Double(c.layerCount) * (2 * Double(layerMatrixWeights(c)) + attention) + head
     }
@@ -158,6 +183,8 @@ public struct InferenceReport: Codable, Sendable {
     /// One prefill length.
     public struct Prefill: Codable, Sendable {
         public var tokens: Int
+        /// Tokens cached before this prefill.
+        public var depth: Int
         /// Median seconds for the whole prefill.
         public var seconds: Double
         public var tokensPerSecond: Double
@@ -230,7 +257,7 @@ public struct InferenceReport: Codable, Sendable {
                      pad("prefill", 16) + lpad("tok/s", 10) + lpad("GFLOP/tok", 11) + lpad("GFLOP/s", 10)
                          + "  " + pad("sgemm (same run)", 28) + lpad("ratio", 7)]
         for p in prefill {
-            lines.append(pad("\(p.tokens) tokens", 16) + lpad(String(format: "%.1f", p.tokensPerSecond), 10)
+            lines.append(pad("\(p.tokens) tokens" + (p.depth > 0 ? " @\(p.depth)" : ""), 16) + lpad(String(format: "%.1f", p.tokensPerSecond), 10)
                          + lpad(String(format: "%.3f", p.gflopPerToken), 11) + lpad(String(format: "%.1f", p.gflopPerSecond), 10)
                          + "  " + pad(String(format: "%@: %.1f GFLOP/s", p.sgemmShape, p.sgemmGFLOPPerSecond), 28)
                          + lpad(String(format: "%.2f", p.ratio), 7))

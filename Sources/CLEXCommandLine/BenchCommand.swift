@@ -8,9 +8,9 @@ enum BenchCommand {
     static let kernelsSpec = CommandSpec("bench kernels", usage: "usage: clex bench kernels [--quick] [--json FILE] [-t N]", options: common)
     static let trainSpec = CommandSpec("bench train", usage: "usage: clex bench train [--quick] [--json FILE] [-t N]", options: common)
     static let inferSpec = CommandSpec("bench infer",
-                                       usage: "usage: clex bench infer --model FILE [--weights W] [--activations A] [-ctk T] [-ctv T] [--prefill N,…] [--contexts N,…] [--quick] [--json FILE] [-t N]",
+                                       usage: "usage: clex bench infer --model FILE [--weights W] [--activations A] [-ctk T] [-ctv T] [--prefill N,…] [--prefill-depths D,…] [--contexts N,…] [--quick] [--json FILE] [-t N]",
                                        options: common + CommandSpec.weightsOptions + CacheTypeOption.options + [
-                                           OptionSpec("--model", ["-m"], value: "FILE"), OptionSpec("--prefill", value: "N,…"),
+                                           OptionSpec("--model", ["-m"], value: "FILE"), OptionSpec("--prefill", value: "N,…"), OptionSpec("--prefill-depths", value: "D,…"),
                                            OptionSpec("--contexts", value: "N,…"), OptionSpec("--decode-tokens", value: "N"),
                                        ])
     static let kernelsCommand = Command(spec: kernelsSpec, help: help, run: kernels)
@@ -30,6 +30,7 @@ enum BenchCommand {
                     small preset at N = 256 and 1024, plain RoPE and CLEX (T = 16) side by side
       --model FILE  the checkpoint for infer (GGUF, safetensors or llama2.c)
       --prefill N,…  infer's prompt lengths (default 512,2048)
+      --prefill-depths D,… also time the first prompt length after D cached tokens (llama-bench -d)
       --contexts N,… infer's decode contexts (default 128,2048)
       --decode-tokens N  tokens decoded per context (default 64)
 """ + WeightsOption.help + "\n" + CacheTypeOption.help + """
@@ -58,6 +59,7 @@ enum BenchCommand {
         benchmark.precision = weights.precision
         benchmark.cacheTypes = try CacheTypeOption.parse(args)
         if let list = try args.integers("--prefill", in: 1...ModelRunOptions.tokenLimit) { benchmark.prefillLengths = list }
+        if let list = try args.integers("--prefill-depths", in: 1...ModelRunOptions.tokenLimit) { benchmark.prefillDepths = list }
         if let list = try args.integers("--contexts", in: 1...ModelRunOptions.tokenLimit) { benchmark.decodeContexts = list }
         benchmark.decodeTokens = try args.int("--decode-tokens", benchmark.decodeTokens, in: 1...100_000)
         guard FileManager.default.fileExists(atPath: modelPath) else { throw InputError("--model: \(modelPath) does not exist") }

@@ -6,9 +6,10 @@
 /// chunk-local rows 0 … n_c−2 predict chunk-local tokens 1 … n_c−1 and `CrossEntropyLoss` takes
 /// their mean. A chunk's first token is never a target, and the last row's logits (which would
 /// predict the next chunk's first token) are dropped. Each chunk mean is then weighted by
-/// `chunk_tokens = input_ids.ne(pad_token_id).sum()` — the chunk's length n_c, since its pad id
-/// (the unk token) does not occur in tokenized text — and the result is Σ n_c·mean_c / Σ n_c,
-/// summed over every sequence. Per scored token that is the weight n_c / (n_c − 1).
+/// `chunk_tokens = input_ids.ne(pad_token_id).sum()` — the chunk's length n_c, as here, when no
+/// token of the text equals the pad id (the reference sets pad = unk, which tokenized text does
+/// not normally hold) — and the result is Σ n_c·mean_c / Σ n_c, summed over every sequence. Per
+/// scored token that is the weight n_c / (n_c − 1).
 public struct ReferenceChunks: Sendable, Equatable {
     /// Tokens in the sequence (n).
     public let length: Int

@@ -65,7 +65,8 @@ public struct ArgumentFuzzer: Sendable {
     static let seedLines: [[String]] = [
         ["generate", "-m", "{M}", "-p", "hello", "-n", "4", "-t", "1", "-c", "64", "--temp", "0"],
         ["generate", "--model", "{C}", "--prompt", "to be or", "--max-tokens", "3", "--json", "--rope-scaling", "clex",
-         "--clex-max-factor", "4", "--seed", "7", "--temperature", "0.8", "--top-k", "5", "--top-p", "0.9", "--min-p", "0.05"],
+         "--clex-max-factor", "4", "--seed", "7", "--temperature", "0.8", "--top-k", "5", "--top-p", "0.9", "--min-p", "0.05",
+         "--clex-prefill", "single"],
         ["generate", "-m", "{M}", "-f", "{T}", "-n", "2", "--no-display-prompt", "--rope-scaling", "yarn", "--rope-scale", "2",
          "--yarn-orig-ctx", "64", "--tokenizer", "bytes", "--stop", "e"],
         ["chat", "-m", "{M}", "-n", "3", "--system", "be brief", "-c", "128", "--weights", "F16", "--activations", "f32"],
@@ -79,6 +80,8 @@ public struct ArgumentFuzzer: Sendable {
         ["export", "-m", "{C}", "--out", "{O}"],
         ["eval", "ppl", "-m", "{M}", "--text", "{T}", "--lengths", "16,32", "--windows", "1", "--out", "{O}", "--quiet",
          "--methods", "none;--rope-scaling linear --rope-scale 2", "--protocol", "sliding", "--stride", "8"],
+        ["eval", "ppl", "-m", "{C}", "--text", "{T}", "--lengths", "32", "--windows", "1", "--out", "{O}", "--quiet",
+         "--protocol", "reference", "--chunk", "8"],
         ["eval", "passkey", "-m", "{M}", "--lengths", "64", "--depths", "0,1", "--trials", "1", "--new-tokens", "2",
          "--out", "{O}", "--quiet"],
         ["bench", "infer", "-m", "{M}", "--quick", "--prefill", "8", "--contexts", "8", "--decode-tokens", "2", "--json", "{O}/b.json"],

@@ -31,7 +31,7 @@ enum EvalCommand {
         OptionSpec("--model", ["-m"], value: "FILE"), OptionSpec("--lengths", value: "N,N,…"),
         OptionSpec("--methods", value: "GROUPS"), OptionSpec("--seed", ["-s"], value: "S"),
         OptionSpec("--out", ["-o"], value: "DIR"), OptionSpec("--feed-limit", value: "N"), TokenizerOption.option,
-        OptionSpec("--quiet", value: nil), CommandSpec.threadsOption,
+        OptionSpec("--quiet", value: nil), CommandSpec.threadsOption, PrefillOption.option,
     ] + CacheTypeOption.options
 
     static let pplSpec = CommandSpec("eval ppl", usage: "usage: clex eval ppl --model FILE --text PATHS --lengths N,N,… [options]",
@@ -74,16 +74,21 @@ enum EvalCommand {
                                       adds BOS (llama.cpp-style: llama-perplexity's rule)
                             sliding: windows of n advanced by --stride, only tokens not scored before
                             cached: each sequence of n fed through the KV cache in chunks of --chunk tokens,
-                                    every token after the first scored (CLEX reference)
+                                    every token after the first scored (the CLEX reference's feeding; the
+                                    result does not depend on C)
+                            reference: the CLEX reference's calculate_perplexity exactly: as cached, but
+                                    each chunk read with the rotation of its end (--clex-prefill single),
+                                    each chunk's first token unscored, chunk means weighted by length
       --stride S            stride of the sliding protocol, 1 ≤ S ≤ every length (default 256)
-      --chunk C             chunk of the cached protocol in tokens (default 4096)
+      --chunk C             chunk of the cached and reference protocols in tokens (default 4096)
       --windows N           at most N windows per length (default: every whole window of the text)
     \(methodsHelp)
       --out DIR             output directory (default ./eval-out)
       --training-length L   mark L on the plot as the training length (default: none)
       --tokenizer FILE      tokenizer.json, a GGUF or "bytes", for a checkpoint that carries none
       --feed-limit N        tokens per forward call for chunks/llamacpp/sliding (default 1024; exact for any N,
-                            bounds the memory of the logits)
+                            bounds the memory of the logits; unused with --clex-prefill single)
+    \(PrefillOption.help(column: 24, forward: "here a window is one forward (cached: a chunk); reference is always single"))
       --save-tokens FILE    also write the text's token stream (ids, a JSON array) to FILE, e.g. to check
                             that another program scores the same tokens
       --quiet               no progress lines
@@ -107,7 +112,9 @@ enum EvalCommand {
       --new-tokens N        tokens generated (default 10)
     \(methodsHelp)
       --out DIR             output directory (default ./eval-out)
-      --feed-limit N        tokens per forward call while reading the prompt (default 1024)
+      --feed-limit N        tokens per forward call while reading the prompt (default 1024; unused with
+                            --clex-prefill single)
+    \(PrefillOption.help(column: 24, forward: "here the prompt is one forward"))
       --tokenizer FILE      tokenizer.json, a GGUF or "bytes", for a checkpoint that carries none
       --quiet               no progress lines
     \(interruptNote)
@@ -129,6 +136,11 @@ enum EvalCommand {
         let tokensPath = args.string("--save-tokens")
         let quiet = args.flag("--quiet")
         let cacheTypes = try CacheTypeOption.parse(args)
+        let prefill = try PrefillOption.value(args)
+        if case .reference = scoring, prefill == .split, args.given(PrefillOption.option.name) {
+            throw UsageError("--protocol reference reads each chunk with the rotation of its end, as the reference does; "
+                             + "--clex-prefill split does not apply to it (use --protocol cached for ours)", command: pplSpec.name)
+        }
         try OutputLocation.requireWritable(directory: out, flag: "--out")
         if let tokensPath { try OutputLocation.requireWritable(file: tokensPath, flag: "--save-tokens") }
 
@@ -140,7 +152,7 @@ enum EvalCommand {
         // llama.cpp puts BOS first in every chunk when its vocabulary adds BOS.
         let addsBOS = tokenizer.bosID != nil && tokenizer.encode("x", addSpecial: true).first == tokenizer.bosID
         let run = PerplexityRun(model: loaded.model, methods: methods, lengths: lengths, scoring: scoring, maxWindows: windows,
-                                bos: addsBOS ? tokenizer.bosID : nil, feedLimit: feedLimit,
+                                bos: addsBOS ? tokenizer.bosID : nil, feedLimit: feedLimit, prefill: prefill,
                                 modelName: (modelPath as NSString).lastPathComponent, trainingLength: trainingLength,
                                 cacheTypes: cacheTypes)
         try run.validate()
@@ -176,6 +188,7 @@ enum EvalCommand {
         let feedLimit = try args.int("--feed-limit", 1024, in: 1...ModelRunOptions.tokenLimit)
         let quiet = args.flag("--quiet")
         let cacheTypes = try CacheTypeOption.parse(args)
+        let prefill = try PrefillOption.value(args)
         try OutputLocation.requireWritable(directory: out, flag: "--out")
 
         let loaded = try loadModel(modelPath)
@@ -183,12 +196,12 @@ enum EvalCommand {
         let methods = try MethodGroups.parse(methodSpec, loaded: loaded, seed: seed)
         let run = PasskeyRun(model: loaded.model, tokenizer: tokenizer, methods: methods, lengths: lengths, depths: depths,
                              trials: trials, task: try RetrievalTask(needles: needles, seed: seed),
-                             maxNewTokens: newTokens, feedLimit: feedLimit, modelName: (modelPath as NSString).lastPathComponent,
-                             cacheTypes: cacheTypes)
+                             maxNewTokens: newTokens, feedLimit: feedLimit, prefill: prefill,
+                             modelName: (modelPath as NSString).lastPathComponent, cacheTypes: cacheTypes)
         try run.validate()
         if !quiet {
             log("eval passkey: \(run.task.name), \(methods.count) method(s) × \(lengths.count) length(s) × "
-                + "\(depths.count) depth(s) × \(trials) trial(s)")
+                + "\(depths.count) depth(s) × \(trials) trial(s), prefill \(prefill.rawValue)")
         }
         let report = try Interrupts.cooperating {
             try run.run(progress: { p in if !quiet { log(p.line) } }, shouldStop: { Interrupts.requested != nil })

@@ -31,7 +31,7 @@ enum GenerateCommand {
       --stop TEXT             stop when TEXT appears in the output
       --no-display-prompt     print only the generated text, not the prompt
       --json                  print one JSON object instead of streaming: prompt_tokens (ids), tokens
-                              (generated ids), text, stop_reason, rates, threads, positional method
+                              (generated ids), text, stop_reason, rates, threads, positional method, prefill
     \(ModelRunOptions.help)
     """
 
@@ -94,7 +94,8 @@ enum GenerateCommand {
             let report = GenerationJSON(prompt_tokens: prompt, tokens: result.tokens, text: result.text,
                                         stop_reason: result.stopReason.rawValue, prefill_tokens_per_second: prefillRate,
                                         decode_tokens_per_second: decodeRate, threads: Parallel.threadCount,
-                                        positional: run.method.configuration.summary(), context: capacity)
+                                        positional: run.method.configuration.summary(), prefill: run.prefill.rawValue,
+                                        context: capacity)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             print(String(decoding: try encoder.encode(report), as: UTF8.self))
@@ -117,6 +118,7 @@ enum GenerateCommand {
         var decode_tokens_per_second: Double
         var threads: Int
         var positional: String
+        var prefill: String
         var context: Int
     }
 }

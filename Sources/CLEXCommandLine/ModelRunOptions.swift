@@ -4,8 +4,8 @@ import CLEXTokenizer
 import Foundation
 
 /// The options of the commands that run a model for text (`generate`, `chat`): the model, its
-/// context, threads, sampling (llama.cpp's names as aliases), the tokenizer, the weight types and
-/// every positional flag.
+/// context, threads, sampling (llama.cpp's names as aliases), the tokenizer, the weight types,
+/// every positional flag and the prefill's rotation.
 struct ModelRunOptions {
     /// The largest token count accepted for a context or a generation (2²⁴); the memory check
     /// refuses what does not fit long before.
@@ -24,6 +24,7 @@ struct ModelRunOptions {
         OptionSpec("--seed", ["-s"], value: "S"),
         OptionSpec("--ignore-eos", value: nil),
         TokenizerOption.option,
+        PrefillOption.option,
     ] + CacheTypeOption.options + CommandSpec.weightsOptions + CommandSpec.positionalOptions
 
     static let help = """
@@ -40,6 +41,7 @@ struct ModelRunOptions {
       --ignore-eos            keep generating past the end-of-text token
       --tokenizer bytes|FILE  a tokenizer.json, a GGUF's vocabulary or "bytes" instead of the checkpoint's
     \(CacheTypeOption.help)
+    \(PrefillOption.help(column: 26, forward: "here the prompt (in chat, each turn's new tokens) is one forward"))
     \(WeightsOption.help)
       positional method       the checkpoint's own (config.json rope_scaling, GGUF llama.rope.*), changed by
                               --rope-scaling none|linear|ntk|dynamic|yarn|longrope|llama3|alibi|clex,
@@ -55,6 +57,7 @@ struct ModelRunOptions {
     var ignoreEOS: Bool
     var weights: WeightsOption
     var cacheTypes: KVCacheTypes
+    var prefill: PrefillRotation
 
     /// Reads and range-checks the options.
     init(_ args: Arguments) throws {
@@ -67,6 +70,7 @@ struct ModelRunOptions {
         ignoreEOS = args.flag("--ignore-eos")
         weights = try WeightsOption(args)
         cacheTypes = try CacheTypeOption.parse(args)
+        prefill = try PrefillOption.value(args)
     }
 
     /// Loads the model at `path` with its tokenizer and positional method (after the positional
@@ -77,7 +81,7 @@ struct ModelRunOptions {
         let tokenizer = try TokenizerOption.resolve(args, loaded: loaded, modelPath: path)
         let (method, _) = try loaded.positionalMethod(overrides: args.positionalOverrides())
         return ModelRun(loaded: loaded, model: try weights.apply(to: loaded.model), tokenizer: tokenizer, method: method,
-                        precision: weights.precision, cacheTypes: cacheTypes)
+                        precision: weights.precision, cacheTypes: cacheTypes, prefill: prefill)
     }
 }
 
@@ -89,13 +93,14 @@ struct ModelRun {
     var method: any PositionalMethod
     var precision: ActivationPrecision
     var cacheTypes: KVCacheTypes
+    var prefill: PrefillRotation
 
     /// A generator over a session of `capacity` tokens; fails first when the positional method
     /// cannot serve that context (CLEX past T·L) or the memory would not suffice.
     func generator(capacity: Int, sampler: Sampler) throws -> Generator {
         _ = try method.inference(contextLength: capacity)
         let session = try InferenceSession(model: model, capacity: capacity, positional: method, precision: precision,
-                                           cacheTypes: cacheTypes)
+                                           prefill: prefill, cacheTypes: cacheTypes)
         return Generator(session: session, tokenizer: tokenizer, sampler: sampler)
     }
 }

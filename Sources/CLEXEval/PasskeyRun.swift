@@ -6,8 +6,9 @@ import Foundation
 /// `RetrievalTask` (the same prompts for every method) is read into a fresh session in pieces
 /// of at most `feedLimit` tokens — all but its last token, whose logits `Generator` then uses —
 /// and up to `maxNewTokens` tokens are generated greedily (`Sampler()`); the answer is the first
-/// integer of the output. A method that cannot be made or cannot serve a length gives "n/a"
-/// cells.
+/// integer of the output. Under `single` prefill the whole prompt is one forward instead, as the
+/// reference's `model.generate(input_ids)` reads it. A method that cannot be made or cannot
+/// serve a length gives "n/a" cells.
 public struct PasskeyRun {
     /// The model (its weights; the positional method comes from each `EvaluationMethod`).
     public var model: LlamaModel
@@ -25,8 +26,10 @@ public struct PasskeyRun {
     public var task: RetrievalTask
     /// Tokens generated per trial (greedy).
     public var maxNewTokens: Int
-    /// Prompt tokens per `feed` call.
+    /// Prompt tokens per `feed` call (under `split` prefill).
     public var feedLimit: Int
+    /// The rotation prompts are read with: ours (`split`) or the reference's `single`.
+    public var prefill: PrefillRotation
     /// Name of the checkpoint, for the report.
     public var modelName: String
     /// Element types of the sessions' KV caches.
@@ -35,7 +38,7 @@ public struct PasskeyRun {
     /// A run; see the properties.
     public init(model: LlamaModel, tokenizer: any Tokenizer, methods: [EvaluationMethod], lengths: [Int],
                 depths: [Double], trials: Int, task: RetrievalTask, maxNewTokens: Int = 10, feedLimit: Int = 1024,
-                modelName: String = "model", cacheTypes: KVCacheTypes = .f16) {
+                prefill: PrefillRotation = .split, modelName: String = "model", cacheTypes: KVCacheTypes = .f16) {
         self.cacheTypes = cacheTypes
         self.model = model
         self.tokenizer = tokenizer
@@ -46,6 +49,7 @@ public struct PasskeyRun {
         self.task = task
         self.maxNewTokens = maxNewTokens
         self.feedLimit = feedLimit
+        self.prefill = prefill
         self.modelName = modelName
     }
 
@@ -185,16 +189,19 @@ public struct PasskeyRun {
     /// The greedy continuation of `prompt` (at least one token) in a fresh session.
     func generate(_ prompt: [Int32], positional: any PositionalMethod, onFeed: (Int) throws -> Void) throws -> String {
         let session = try InferenceSession(model: model, capacity: prompt.count + maxNewTokens, positional: positional,
-                                           cacheTypes: cacheTypes)
+                                           prefill: prefill, cacheTypes: cacheTypes)
+        // split: all but the last token in pieces, then the last through Generator; single: the
+        // whole prompt through Generator, which reads it in one feed
+        let head = prefill == .single ? 0 : prompt.count - 1
         var start = 0
-        while start < prompt.count - 1 {
-            let end = min(start + feedLimit, prompt.count - 1)
+        while start < head {
+            let end = min(start + feedLimit, head)
             _ = try session.feed(Array(prompt[start..<end]), logits: .last)
             start = end
             try onFeed(end)
         }
         var generator = Generator(session: session, tokenizer: tokenizer, sampler: Sampler())
-        let result = try generator.generate(prompt: [prompt[prompt.count - 1]], maxTokens: maxNewTokens)
+        let result = try generator.generate(prompt: Array(prompt[head...]), maxTokens: maxNewTokens)
         try onFeed(prompt.count + maxNewTokens)
         return result.text
     }

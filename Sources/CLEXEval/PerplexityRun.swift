@@ -19,8 +19,12 @@ public struct PerplexityRun {
     /// stays, as llama.cpp does when the vocabulary's `add_bos_token` is false); the report's
     /// protocol label says which.
     public var bos: Int32?
-    /// Tokens per `feed` call for protocols other than `cached`.
+    /// Tokens per `feed` call for protocols other than `cached` and `reference` (under `split`).
     public var feedLimit: Int
+    /// The rotation windows are read with (`PerplexityProtocol.evaluate`'s `prefill`): ours
+    /// (`split`) or the reference's one rotation per forward (`single`); `reference` always
+    /// uses `single`. The report's protocol label says when `single` was asked for.
+    public var prefill: PrefillRotation
     /// Name of the checkpoint, for the report.
     public var modelName: String
     /// Training length to mark on the plot.
@@ -30,8 +34,8 @@ public struct PerplexityRun {
 
     /// A run; see the properties.
     public init(model: LlamaModel, methods: [EvaluationMethod], lengths: [Int], scoring: PerplexityProtocol,
-                maxWindows: Int? = nil, bos: Int32? = nil, feedLimit: Int = 1024, modelName: String = "model",
-                trainingLength: Int? = nil, cacheTypes: KVCacheTypes = .f16) {
+                maxWindows: Int? = nil, bos: Int32? = nil, feedLimit: Int = 1024, prefill: PrefillRotation = .split,
+                modelName: String = "model", trainingLength: Int? = nil, cacheTypes: KVCacheTypes = .f16) {
         self.cacheTypes = cacheTypes
         self.model = model
         self.methods = methods
@@ -40,6 +44,7 @@ public struct PerplexityRun {
         self.maxWindows = maxWindows
         self.bos = bos
         self.feedLimit = feedLimit
+        self.prefill = prefill
         self.modelName = modelName
         self.trainingLength = trainingLength
     }
@@ -55,6 +60,7 @@ public struct PerplexityRun {
         if let s = scoring.stride, let n = lengths.first(where: { $0 < s }) {
             throw EvaluationError("the sliding-window stride (\(s)) must not exceed a context length (\(n))")
         }
+        if case .reference(let c) = scoring { for n in lengths { _ = try ReferenceChunks(length: n, chunk: c) } }
     }
 
     /// Evaluates every (method, length) over `text`, calling `progress` after every fed piece.
@@ -89,6 +95,7 @@ public struct PerplexityRun {
                     _ = try positional.inference(contextLength: n)   // fail fast for a length it refuses
                     cell.measurement = try scoring.evaluate(
                         tokens: text.tokens, length: n, maxWindows: maxWindows, bos: bos, feedLimit: feedLimit,
+                        prefill: prefill,
                         makeSession: { try InferenceSession(model: model, capacity: $0, positional: positional, cacheTypes: cacheTypes) },
                         onFeed: { fed in
                             if shouldStop() { throw EvaluationStopped() }
@@ -110,6 +117,9 @@ public struct PerplexityRun {
         var label = scoring.label
         if scoring == .llamaCpp {
             label += bos.map { " [BOS id \($0)]" } ?? " [first token kept: no BOS given, as llama.cpp when the vocabulary does not add one]"
+        }
+        if prefill == .single && scoring.prefillRotation(.split) == .split {
+            label += " [prefill single: one rotation per forward of a \(scoring.chunk == nil ? "window" : "chunk"), that of its end]"
         }
         var report = PerplexityReport(model: modelName, protocolName: scoring.name, protocolLabel: label,
                                 stride: scoring.stride, chunk: scoring.chunk, texts: text.files, textTokens: text.tokens.count,

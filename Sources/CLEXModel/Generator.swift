@@ -40,7 +40,8 @@ public struct Generator {
     }
 
     /// Prompt tokens fed per call during the prefill, so that a long prompt reports progress
-    /// (a split prefill gives the same logits as one call).
+    /// (a split prefill gives the same logits as one call). A session with `single` prefill reads
+    /// the prompt in one call instead: each call would take its own rotation.
     public static let prefillPiece = 512
 
     /// Continues the session's sequence with `prompt` (already tokenized) and generates up to
@@ -52,8 +53,9 @@ public struct Generator {
         let t0 = clock.now
         var fed = 0
         var logits = Tensor(zeros: [0, session.model.configuration.vocabularySize])
+        let piece = session.prefill == .single ? max(prompt.count, 1) : Self.prefillPiece
         repeat {
-            let end = min(prompt.count, fed + Self.prefillPiece)
+            let end = min(prompt.count, fed + piece)
             logits = try session.feed(Array(prompt[fed..<end]), logits: .last)
             fed = end
             onPrefill(fed)

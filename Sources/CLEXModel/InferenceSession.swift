@@ -25,9 +25,12 @@ public final class InferenceSession {
     let rotation: RotationTable
     let rotary: RotaryProvider
     let alibiSlopes: [Float]?
-    /// Lengths at which the rotation may change inside a prefill (sorted); a prefill is split at
-    /// each so every token is computed with the rotation of the context it sees.
+    /// Lengths at which the rotation may change inside a prefill (sorted); a `split` prefill is
+    /// split at each so every token is computed with the rotation of the context it sees.
     let boundaries: (_ from: Int, _ to: Int) -> [Int]
+    /// How each `feed` chooses its rotation: `split` (default) or the reference's `single`.
+    /// Read at every call, so it may change between feeds.
+    public var prefill: PrefillRotation = .split
 
     /// A session with room for `capacity` tokens whose KV cache holds `cacheTypes`, computing over
     /// the model's stored weights with activations at `precision` where they meet quantised
@@ -81,8 +84,10 @@ public final class InferenceSession {
     /// Feeds `tokens` like `feed(_:logits:)` but hands the logits to `body` piece by piece as they
     /// are computed — `body(first, logits)`: rows for tokens[first ..< first + logits.shape[0]]
     /// (`.all`), or the last token's row (`.last`, one call) — so a caller scoring them never holds
-    /// more than one piece's logits. The feed is split into pieces wherever the rotation changes
-    /// (for dynamic NTK past L: at every token).
+    /// more than one piece's logits. Under `split` the feed is split into pieces wherever the
+    /// rotation changes (for dynamic NTK past L: at every token); under `single` every piece takes
+    /// the rotation of the feed's end, and `.all` comes in pieces of at most
+    /// `LlamaModel.prefillChunk` rows (which bound the logits held, not the rotation).
     public func feed(_ tokens: [Int32], logits rows: LogitRows, each body: (_ first: Int, _ logits: Tensor) throws -> Void) throws {
         guard tokens.count <= cache.remaining else {
             throw ModelLoadError("context full: \(cache.count) + \(tokens.count) tokens exceed the session's \(cache.capacity)")
@@ -93,7 +98,11 @@ public final class InferenceSession {
                                  + "(a tokenizer of another model?)")
         }
         let end = cache.count + tokens.count
-        var cuts = boundaries(cache.count, end).filter { $0 > cache.count && $0 < end }
+        var cuts: [Int]
+        switch prefill {
+        case .split: cuts = boundaries(cache.count, end).filter { $0 > cache.count && $0 < end }
+        case .single: cuts = rows == .all ? Array(stride(from: cache.count + LlamaModel.prefillChunk, to: end, by: LlamaModel.prefillChunk)) : []
+        }
         cuts.append(end)
         var start = cache.count
         var offset = 0
@@ -101,7 +110,8 @@ public final class InferenceSession {
         for cut in cuts where cut > start {
             let n = cut - start
             let wanted = rows == .all ? 0..<n : (cut == end ? (n - 1)..<n : n..<n)
-            let logits = try step(Array(tokens[offset..<(offset + n)]), contextLength: cut, logitRows: wanted)
+            let logits = try step(Array(tokens[offset..<(offset + n)]), contextLength: prefill == .single ? end : cut,
+                                  logitRows: wanted)
             if !wanted.isEmpty {
                 try body(offset + wanted.lowerBound, logits)
                 delivered = true

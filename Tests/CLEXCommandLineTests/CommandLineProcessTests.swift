@@ -169,6 +169,68 @@ final class CommandLineProcessTests: XCTestCase {
         XCTAssertEqual(tokens, expected)
     }
 
+    /// `--clex-prefill` and `--protocol reference`: a bad mode, split with the reference protocol
+    /// and a chunking the reference would score as NaN are refused with what to do; `single`
+    /// changes a CLEX perplexity past L = 64 and is what `generate --json` reports and computes.
+    func testPrefillAndReferenceProtocol() throws {
+        let m = sandbox.clexModel, t = sandbox.text
+        let bad = try run(["generate", "-m", m, "-p", "x", "--clex-prefill", "sideways"])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--clex-prefill expects one of split, single, got 'sideways'"), bad.stderr)
+        let passkey = try run(["eval", "passkey", "-m", m, "--lengths", "64", "--clex-prefill", "both"])
+        XCTAssertEqual(passkey.status, 2)
+        XCTAssertTrue(passkey.stderr.contains("--clex-prefill expects one of split, single"), passkey.stderr)
+        let ppl = ["eval", "ppl", "-m", m, "--text", t, "--windows", "1", "--quiet", "--out", sandbox.file("ppl")]
+        let split = try run(ppl + ["--lengths", "32", "--protocol", "reference", "--chunk", "8", "--clex-prefill", "split"])
+        XCTAssertEqual(split.status, 2)
+        XCTAssertTrue(split.stderr.contains("--protocol reference reads each chunk with the rotation of its end"), split.stderr)
+        let nan = try run(ppl + ["--lengths", "17", "--protocol", "reference", "--chunk", "8"])
+        XCTAssertEqual(nan.status, 1)
+        XCTAssertTrue(nan.stderr.contains("its loss is NaN; choose a chunk size C ≥ 2 with n mod C ≠ 1"), nan.stderr)
+        let unknown = try run(ppl + ["--lengths", "32", "--protocol", "referenc"])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.stderr.contains("cached, reference"), unknown.stderr)
+        let reference = try run(ppl + ["--lengths", "96", "--protocol", "reference", "--chunk", "48"])
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        XCTAssertTrue(reference.stdout.contains("CLEX reference calculate_perplexity, chunks of 48"), reference.stdout)
+        // a window of 96 > L read as one forward (t = 2) or split at 64 (t = 1, then 2)
+        func meanNLL(_ prefill: String) throws -> Double {
+            let out = sandbox.file("ppl-\(prefill)")
+            let r = try run(["eval", "ppl", "-m", m, "--text", t, "--windows", "1", "--quiet", "--out", out, "--lengths", "96",
+                             "--clex-prefill", prefill])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stdout.contains("[prefill single"), prefill == "single", r.stdout)
+            let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/ppl.json")))
+                                       as? [String: Any])
+            let cell = try XCTUnwrap((report["cells"] as? [[String: Any]])?.first)
+            return try XCTUnwrap((cell["measurement"] as? [String: Any])?["meanNLL"] as? Double)
+        }
+        XCTAssertNotEqual(try meanNLL("single"), try meanNLL("split"))
+
+        let prompt = String(repeating: "to be or not ", count: 8)
+        let r = try run(["generate", "-m", m, "-p", prompt, "-n", "6", "--json", "--ignore-eos", "-t", "1", "--clex-prefill", "single"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(object["prefill"] as? String, "single")
+        let promptTokens = try XCTUnwrap(object["prompt_tokens"] as? [Int]).map(Int32.init)
+        XCTAssertGreaterThan(promptTokens.count, 64, "the prompt must cross L = 64")
+        let loaded = try ModelLoader.load(m)
+        let method = try loaded.positionalMethod().method
+        func greedy(_ prefill: PrefillRotation) throws -> [Int32] {
+            let session = try InferenceSession(model: loaded.model, capacity: promptTokens.count + 6, positional: method, prefill: prefill)
+            var logits = try session.feed(promptTokens, logits: .last)
+            var out: [Int32] = []
+            for _ in 0..<6 {
+                var best = 0
+                for i in 1..<logits.shape[1] where logits.pointer[i] > logits.pointer[best] { best = i }
+                out.append(Int32(best))
+                logits = try session.feed([Int32(best)], logits: .last)
+            }
+            return out
+        }
+        XCTAssertEqual(try XCTUnwrap(object["tokens"] as? [Int]).map(Int32.init), try greedy(.single))
+    }
+
     /// `clex fuzz args`: a few thousand mutated command lines, none ending in a trap or signal.
     func testMutatedCommandLinesAllEndWithAMessage() throws {
         let r = try run(["fuzz", "args", "--count", "3000", "--jobs", "2", "--time-limit", "20",

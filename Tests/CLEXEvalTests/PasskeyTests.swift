@@ -100,6 +100,25 @@ import Testing
         #expect(XMLSummary.parse(try String(contentsOfFile: dir + "/passkey.svg", encoding: .utf8)) != nil)
     }
 
+    @Test("under single prefill a prompt is one forward: the answer of one feed of the whole prompt, no pieces")
+    func singlePrefill() throws {
+        let model = tinyModel(vocabulary: 257, context: 256)
+        let clex = try method(model, .clex(CLEXParameters(maxFactor: 8)), context: 64)
+        let task = try RetrievalTask(seed: 1)
+        let run = PasskeyRun(model: model, tokenizer: ByteTokenizer(), methods: [EvaluationMethod(name: "clex") { clex }],
+                             lengths: [300], depths: [0.5], trials: 1, task: task, maxNewTokens: 6, feedLimit: 64, prefill: .single)
+        var events = 0
+        let report = try run.run { _ in events += 1 }
+        #expect(events == 1, "one progress event for the whole trial: the prompt is not fed in pieces of 64")
+        let trial = try #require(report.trials.first)
+        #expect(trial.failure == nil)
+
+        let item = task.item(length: 300, depth: 0.5, trial: 0, search: PromptLengthSearch(tokenizer: ByteTokenizer()))
+        let session = try InferenceSession(model: model, capacity: item.tokens.count + 6, positional: clex, prefill: .single)
+        var generator = Generator(session: session, tokenizer: ByteTokenizer(), sampler: Sampler())
+        #expect(try generator.generate(prompt: item.tokens, maxTokens: 6).text == trial.output)
+    }
+
     @Test("k_max is the longest length with ≥ 20% success at every depth")
     func kMax() {
         func cell(_ n: Int, _ d: Double, _ correct: Int, trials: Int = 5) -> PasskeyCell {

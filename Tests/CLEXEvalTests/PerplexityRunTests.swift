@@ -34,7 +34,7 @@ import Testing
         #expect(refused.measurement == nil && refused.failure?.contains("CLEX") == true)
         #expect(report.cell(method: "broken", length: 8)?.failure == "cannot be made")
         let table = report.table()
-        #expect(table.contains("protocol: full sequences in cached chunks of 5 (CLEX reference)"))
+        #expect(table.contains("protocol: full sequences in cached chunks of 5: every token after the first scored"))
         #expect(table.contains("8 → 3, 16 → 3, 32 → 3"))
         #expect(table.contains("n/a (CLEX") && table.contains("n/a (cannot be made)"))
         // Progress: monotone token counts ending at the total of the measured cells' windows.

@@ -2,10 +2,11 @@ import CLEXModel
 import CLEXTensor
 import Foundation
 
-/// A small random LLaMA (2 layers, width 48, 6 query / 2 key-value heads of 8) for tests that
-/// need a model but not a trained one. Weights are scaled up from the init so logits vary.
-func tinyModel(tied: Bool = false, layout: RotaryLayout = .rotateHalf, seed: UInt64 = 3) -> LlamaModel {
-    let c = LlamaConfiguration(vocabularySize: 61, hiddenSize: 48, intermediateSize: 80, layerCount: 2,
+/// A small random LLaMA (2 layers unless asked, width 48, 6 query / 2 key-value heads of 8) for
+/// tests that need a model but not a trained one. Weights are scaled up from the init so logits
+/// vary.
+func tinyModel(tied: Bool = false, layout: RotaryLayout = .rotateHalf, seed: UInt64 = 3, layers: Int = 2) -> LlamaModel {
+    let c = LlamaConfiguration(vocabularySize: 61, hiddenSize: 48, intermediateSize: 80, layerCount: layers,
                                headCount: 6, keyValueHeadCount: 2, rmsNormEpsilon: 1e-5, ropeTheta: 10000,
                                maxPositionEmbeddings: 64, tieWordEmbeddings: tied, rotaryLayout: layout)
     var p = LlamaParameters(randomFor: c, seed: seed)

@@ -122,6 +122,16 @@ public final class InferenceSession {
         if !delivered { try body(0, Tensor(zeros: [0, model.configuration.vocabularySize])) }
     }
 
+    /// The query factors of the next `tokens` tokens in a piece read with the rotation of
+    /// `contextLength` (whose query factor is `last`): under `split` each token's own context's
+    /// (CLEX's log_scale changes with every token, the rotation only at multiples of L), under
+    /// `single` the piece's; nil when all are 1.
+    func queryScales(tokens: Int, contextLength: Int, last: Float) throws -> [Float]? {
+        let first = prefill == .split ? try rotary(cache.count + 1)?.queryScale ?? 1 : last
+        if first == last { return last == 1 ? nil : Array(repeating: last, count: tokens) }
+        return try (1...tokens).map { try rotary(cache.count + $0)?.queryScale ?? 1 }
+    }
+
     /// One piece with a single rotation: brings the rotation table to it, then runs the model.
     func step(_ tokens: [Int32], contextLength: Int, logitRows: Range<Int>) throws -> Tensor {
         var placement = InferencePlacement(positions: (cache.count..<(cache.count + tokens.count)).map(Float.init),
@@ -130,7 +140,7 @@ public final class InferenceSession {
             rotation.update(cached: cache.positions, new: placement.positions, frequencies: r.frequencies,
                             attentionFactor: r.attentionFactor)
             placement.rotation = rotation
-            placement.queryScale = r.queryScale
+            placement.queryScales = try queryScales(tokens: tokens.count, contextLength: contextLength, last: r.queryScale)
         }
         return model.infer(tokens: tokens, placement: placement, cache: cache, logitRows: logitRows, workspace: workspace)
     }

@@ -28,7 +28,12 @@ import Testing
         let short = (0..<8).map { 1 + Double($0) / 16 }, long = (0..<8).map { 1 + Double($0) }
         let longRoPE = PositionalScheme.longRoPE(LongRoPEParameters(shortFactor: short, longFactor: long,
                                                                     originalContextLength: 12, factor: 4))
-        return [("clex", clex),
+        // log_scale: the query factor ln n / ln L changes with every token, the rotation at
+        // multiples of L only.
+        let logScaled = try #require(try PositionalConfiguration(model: model, scheme: .clex(CLEXParameters(maxFactor: 4,
+                                                                 timeStep: 0.05, logScale: true))).makeMethod(seed: 1) as? CLEXPositional)
+        try logScaled.setLearnedParameter(CLEXCheckpointNames.down, to: Tensor.randomUniform([16, 8], low: -0.3, high: 0.3, generator: &g))
+        return [("clex", clex), ("clex log_scale", logScaled),
                 ("dynamic", try PositionalConfiguration(model: model, scheme: .dynamic(factor: 4)).makeMethod()),
                 ("longrope", try PositionalConfiguration(model: model, scheme: longRoPE).makeMethod())]
     }

@@ -8,7 +8,9 @@ struct InferencePlacement {
     var positions: [Float]
     var rotation: RotationTable?
     var alibiSlopes: [Float]?
-    var queryScale: Float = 1
+    /// Factor on each new token's query (CLEX's log_scale: ln n / ln L for its own context n);
+    /// nil when every factor is 1.
+    var queryScales: [Float]?
 }
 
 /// What a session keeps between steps: the worker team, the typed linear layer's prepared
@@ -137,7 +139,11 @@ final class InferenceBackend: ModelBackend {
         if let rotation = p.rotation {
             rotation.rotate(q.pointer, tokens: cache.count..<(cache.count + t), heads: hq, dimension: d)
         }
-        if p.queryScale != 1 { for i in 0..<q.count { q.pointer[i] *= p.queryScale } }
+        if let scales = p.queryScales {
+            for (i, s) in scales.enumerated() {
+                for j in (i * hq * d)..<((i + 1) * hq * d) { q.pointer[j] *= s }
+            }
+        }
         let keyPositions = p.alibiSlopes == nil ? [] : cache.positions + p.positions
         guard decoding else {
             var options = AttentionOptions(alibiSlopes: p.alibiSlopes)
@@ -200,6 +206,7 @@ extension LlamaModel {
             let end = min(tokens.count, start + chunk)
             var piece = p
             piece.positions = Array(p.positions[start..<end])
+            piece.queryScales = p.queryScales.map { Array($0[start..<end]) }
             let (lo, hi) = (max(start, logitRows.lowerBound), min(end, logitRows.upperBound))
             let rows = lo < hi ? (lo - start)..<(hi - start) : 0..<0
             let backend = InferenceBackend(shape: AttentionShape(configuration), placement: piece, cache: cache,

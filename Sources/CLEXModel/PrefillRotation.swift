@@ -10,6 +10,6 @@ public enum PrefillRotation: String, Sendable, CaseIterable {
     /// end. Its `model(input_ids, past_key_values=…)` computes t from `seq_length +
     /// past_key_values_length` (modeling_llama_clex.py, `LlamaModel.forward`) and rotates every
     /// query and every cached (un-rotated) key with it, so keys already in the cache take the
-    /// new rotation too (the session re-rotates them).
+    /// new rotation too (as in our cache, which rotates keys as attention reads them).
     case single
 }

@@ -59,8 +59,8 @@ public struct PositionalError: Error, CustomStringConvertible, Equatable {
 /// Every query is stated in terms of the context length n: the number of tokens the context
 /// holds in total (cached + new) when the attention of a step runs. Methods whose rotation
 /// depends on n (dynamic NTK, LongRoPE, CLEX) say where it changes (`nextRotationChange`), so
-/// that a caller can split a prefill exactly there and re-rotate its cache (see
-/// `rotationSegments`).
+/// that a caller can split a prefill exactly there (see `rotationSegments`); a KV cache that
+/// rotates keys as they are read gives every cached key the new rotation at no cost.
 public protocol PositionalMethod: AnyObject {
     /// The configuration the method was made from.
     var configuration: PositionalConfiguration { get }
@@ -106,7 +106,7 @@ extension PositionalMethod {
     /// Splits the new tokens of a step, which grow the context from `cached` to `total` tokens,
     /// into chunks inside which the rotation does not change. Returns the context length at the
     /// end of each chunk, ascending, the last one `total`. Processing each chunk with
-    /// `inference(contextLength: end)` (after re-rotating the cache when the rotation changed)
+    /// `inference(contextLength: end)` (every cached key read with that chunk's rotation)
     /// gives every token the rotation of the context up to and including itself, exactly as
     /// feeding the tokens one at a time would. Static methods give one chunk; CLEX splits at
     /// multiples of L; dynamic NTK splits at every length past L; LongRoPE at L0.

@@ -93,7 +93,7 @@ public struct InferenceBenchmark {
         for depth in prefillDepths {
             let n = prefillLengths[0]
             let s = try session(depth + n)
-            _ = try s.feed(Array(tokens[0..<depth]), logits: .last)
+            try fill(s, with: Array(tokens[0..<depth]), progress: progress)
             let t0 = Timing.now()
             _ = try s.feed(Array(tokens[depth..<(depth + n)]), logits: .last)
             let seconds = Timing.now() - t0
@@ -114,7 +114,7 @@ public struct InferenceBenchmark {
         let matrices = Self.decodeWeightBytes(model)
         for context in decodeContexts {
             let s = try session(context + decodeTokens)
-            _ = try s.feed(Array(tokens[0..<context]), logits: .last)
+            try fill(s, with: Array(tokens[0..<context]), progress: progress)
             var steps: [Double] = []
             for t in tokens[context..<(context + decodeTokens)] {
                 let t0 = Timing.now()
@@ -142,6 +142,26 @@ public struct InferenceBenchmark {
     }
 
     /// Deterministic token ids spread over the vocabulary (speed does not depend on the text).
+    /// Feeds the untimed context `tokens` to `session` in pieces of 2048, reporting a "filling"
+    /// row (tokens so far, tokens/s, ETA) after each piece once it has run for 2 s: filling 16k
+    /// tokens takes minutes on two cores.
+    func fill(_ session: InferenceSession, with tokens: [Int32], progress: (InferenceReport.Row) -> Void) throws {
+        let start = Timing.now()
+        var done = 0
+        while done < tokens.count {
+            let end = min(tokens.count, done + 2048)
+            _ = try session.feed(Array(tokens[done..<end]), logits: .last)
+            done = end
+            let elapsed = Timing.now() - start
+            if elapsed > 2 && done < tokens.count {
+                let rate = Double(done) / elapsed
+                progress(.init(kind: "filling", what: "context \(done)/\(tokens.count)", milliseconds: elapsed * 1e3, rate: rate,
+                               unit: "tok/s", ratio: nil,
+                               note: String(format: "ETA %.0f s at this rate", Double(tokens.count - done) / rate)))
+            }
+        }
+    }
+
     static func tokens(count: Int, vocabulary: Int) -> [Int32] {
         var rng = SeededGenerator(seed: 11)
         return (0..<count).map { _ in Int32(rng.next() % UInt64(vocabulary)) }

@@ -63,7 +63,7 @@ enum InfoCommand {
         /// Weights, cache and working memory together.
         var total: Int { weightBytes + memory.bytes(tokens) }
         /// The largest context that fits beside the weights (nil: availability unknown).
-        var largest: Int? { available.map { memory.largestContext(fitting: Int(0.95 * Double($0)) - weightBytes) } }
+        var largest: Int? { available.map { memory.largestContext(fitting: MemoryBudget.usable(of: $0) - weightBytes) } }
 
         var line: String {
             let name = types.key.rawValue.lowercased().padding(toLength: 5, withPad: " ", startingAt: 0)

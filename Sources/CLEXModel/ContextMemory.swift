@@ -44,12 +44,12 @@ public struct ContextMemory: Sendable {
         available <= fixedBytes ? 0 : (available - fixedBytes) / bytesPerToken
     }
 
-    /// Throws when a context of `tokens` would not fit in the memory available now (with 5 % of
-    /// it kept free), naming what it needs, the bytes per token and the largest context that
+    /// Throws when a context of `tokens` would not fit in the memory available now
+    /// (`MemoryBudget.usable(of:)`), naming what it needs, the bytes per token and the largest context that
     /// fits with these cache types.
     public func require(_ tokens: Int) throws {
         guard let available = MemoryBudget.availableBytes() else { return }
-        let usable = Int(0.95 * Double(available))
+        let usable = MemoryBudget.usable(of: available)
         let needed = bytes(tokens)
         guard needed > usable else { return }
         let g = MemoryBudget.gigabytes

@@ -127,7 +127,7 @@ public final class InferenceSession {
     /// (CLEX's log_scale changes with every token, the rotation only at multiples of L), under
     /// `single` the piece's; nil when all are 1.
     func queryScales(tokens: Int, contextLength: Int, last: Float) throws -> [Float]? {
-        let first = prefill == .split ? try rotary(cache.count + 1)?.queryScale ?? 1 : last
+        let first = prefill == .split && tokens > 1 ? try rotary(cache.count + 1)?.queryScale ?? 1 : last
         if first == last { return last == 1 ? nil : Array(repeating: last, count: tokens) }
         return try (1...tokens).map { try rotary(cache.count + $0)?.queryScale ?? 1 }
     }

@@ -100,11 +100,35 @@ public final class KVCache {
     func append(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, tokens: Int) {
         precondition(count + tokens <= capacity, "KVCache: \(count + tokens) tokens exceed the capacity of \(capacity)")
         let row = keyValueHeads * headDimension
-        let ordered = Tensor(zeros: [tokens * row])
-        RotaryOrder.toRotateHalf(keys, into: ordered.pointer, vectors: tokens * keyValueHeads, dimension: headDimension,
-                                 rotaryDimension: rotaryDimension, from: layout)
-        types.key.quantize(ordered.pointer, count: tokens * row, into: keyRows(layer) + count * keyRowBytes)
+        var source = keys
+        var ordered: Tensor?
+        if layout != .rotateHalf {
+            let buffer = Tensor(zeros: [tokens * row])
+            RotaryOrder.toRotateHalf(keys, into: buffer.pointer, vectors: tokens * keyValueHeads, dimension: headDimension,
+                                     rotaryDimension: rotaryDimension, from: layout)
+            (ordered, source) = (buffer, UnsafePointer(buffer.pointer))
+        }
+        withExtendedLifetime(ordered) {
+            types.key.quantize(source, count: tokens * row, into: keyRows(layer) + count * keyRowBytes)
+        }
         types.value.quantize(values, count: tokens * row, into: valueRows(layer) + count * valueRowBytes)
+    }
+
+    /// The keys of `tokens` in `layer` as Float32 rows [tokens.count, Hkv·D] at `destination`
+    /// (rotate-half order), rotated by `rotation` when given: the keys as attention reads them.
+    /// Only reads the cache, so threads may read disjoint ranges at once.
+    func readKeys(layer: Int, tokens: Range<Int>, into destination: UnsafeMutablePointer<Float>, rotation: RotationTable?) {
+        let row = keyValueHeads * headDimension
+        types.key.dequantizer(UnsafeRawPointer(keyRows(layer)) + tokens.lowerBound * keyRowBytes, destination,
+                              tokens.count * row / types.key.blockSize)
+        rotation?.rotate(destination, tokens: tokens, heads: keyValueHeads, dimension: headDimension)
+    }
+
+    /// The values of `tokens` in `layer` as Float32 rows [tokens.count, Hkv·D] at `destination`.
+    func readValues(layer: Int, tokens: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
+        let row = keyValueHeads * headDimension
+        types.value.dequantizer(UnsafeRawPointer(valueRows(layer)) + tokens.lowerBound * valueRowBytes, destination,
+                                tokens.count * row / types.value.blockSize)
     }
 
     /// Marks the tokens appended to every layer this step as cached.

@@ -29,10 +29,13 @@ public enum MemoryBudget {
     /// `RLIMIT_AS` as getrlimit takes it (an enum in Glibc's Swift import).
     private static let RLIMIT_AS_RESOURCE = __rlimit_resource_t(RLIMIT_AS.rawValue)
 
-    /// Throws when `bytes` more would not fit in the available memory (with 5 % of it kept free).
-    /// `what` names the allocation in the message.
+    /// What a job may take of `available` bytes: 95 %, the rest kept free.
+    public static func usable(of available: Int) -> Int { Int(0.95 * Double(available)) }
+
+    /// Throws when `bytes` more would not fit in the available memory (`usable(of:)`). `what`
+    /// names the allocation in the message.
     public static func require(_ bytes: Int, for what: String) throws {
-        guard let available = availableBytes(), Double(bytes) > 0.95 * Double(available) else { return }
+        guard let available = availableBytes(), bytes > usable(of: available) else { return }
         throw MemoryError(description: "\(what) needs \(gigabytes(bytes)) of memory, but this machine has "
                           + "\(gigabytes(available)) available; use a smaller model, context or batch, or free memory")
     }

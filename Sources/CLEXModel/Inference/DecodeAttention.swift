@@ -75,32 +75,19 @@ struct DecodeAttention {
              out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
              alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?,
              team: WorkerTeam) {
-        let source = CacheSource(keys: UnsafeRawPointer(cache.keyRows(layer)), values: UnsafeRawPointer(cache.valueRows(layer)),
-                                 keyRowBytes: cache.keyRowBytes, valueRowBytes: cache.valueRowBytes,
-                                 keyBlocks: cache.types.key.blockSize, valueBlocks: cache.types.value.blockSize,
-                                 convertKeys: cache.types.key.dequantizer, convertValues: cache.types.value.dequantizer,
-                                 rotation: rotation)
         team.forEachChunk(slices) { slice in
             let range = (keys * slice / slices)..<(keys * (slice + 1) / slices)
-            partialAttention(keys: range, q: q, source: source, item: scratch + slice * itemFloats, alibi: alibi)
+            partialAttention(keys: range, q: q, cache: cache, layer: layer, rotation: rotation, item: scratch + slice * itemFloats,
+                             alibi: alibi)
         }
         merge(scratch: scratch, out: out)
-    }
-
-    /// Where one layer's rows lie and how to turn them into Float32.
-    struct CacheSource {
-        let keys: UnsafeRawPointer, values: UnsafeRawPointer
-        let keyRowBytes: Int, valueRowBytes: Int
-        let keyBlocks: Int, valueBlocks: Int
-        let convertKeys: ElementType.Dequantizer, convertValues: ElementType.Dequantizer
-        let rotation: RotationTable?
     }
 
     /// Last key (exclusive) query t sees: t + (S − T) + 1.
     @inline(__always) func keyEnd(_ t: Int) -> Int { t + keys - queries + 1 }
 
-    private func partialAttention(keys range: Range<Int>, q: UnsafePointer<Float>, source: CacheSource,
-                                  item: UnsafeMutablePointer<Float>,
+    private func partialAttention(keys range: Range<Int>, q: UnsafePointer<Float>, cache: KVCache, layer: Int,
+                                  rotation: RotationTable?, item: UnsafeMutablePointer<Float>,
                                   alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?) {
         let (d, g, stride, row) = (headDim, queryHeads / kvHeads, sliceKeys, rowFloats)
         let rows = queries * queryHeads                  // (token, head) pairs, token-major
@@ -126,8 +113,7 @@ struct DecodeAttention {
         var j = range.lowerBound
         while j < range.upperBound {
             let width = min(Self.block, range.upperBound - j)
-            source.convertKeys(source.keys + j * source.keyRowBytes, converted, width * row / source.keyBlocks)
-            source.rotation?.rotate(converted, tokens: j..<(j + width), heads: kvHeads, dimension: d)
+            cache.readKeys(layer: layer, tokens: j..<(j + width), into: converted, rotation: rotation)
             for t in 0..<queries {
                 for h in 0..<kvHeads {
                     let first = t * queryHeads + h * g
@@ -192,7 +178,7 @@ struct DecodeAttention {
         j = range.lowerBound
         while j < range.upperBound {
             let width = min(Self.block, range.upperBound - j)
-            source.convertValues(source.values + j * source.valueRowBytes, converted, width * row / source.valueBlocks)
+            cache.readValues(layer: layer, tokens: j..<(j + width), into: converted)
             for r in 0..<rows {
                 let visible = min(width, end[r] - j)
                 guard visible > 0 else { continue }

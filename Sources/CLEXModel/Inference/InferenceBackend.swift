@@ -48,16 +48,9 @@ final class InferenceWorkspace {
             floatValues = Tensor(zeros: [grown])
         }
         let (k, v) = (floatKeys.pointer, floatValues.pointer)
-        let (keys, values) = (UnsafeRawPointer(cache.keyRows(layer)), UnsafeRawPointer(cache.valueRows(layer)))
-        let (toKeys, toValues) = (cache.types.key.dequantizer, cache.types.value.dequantizer)
-        let (keyBlock, valueBlock) = (cache.types.key.blockSize, cache.types.value.blockSize)
         Parallel.forEachChunk(tokens, costPerItem: 4 * row) { range in
-            let (first, n) = (range.lowerBound, range.count)
-            toKeys(keys + first * cache.keyRowBytes, k + first * row, n * row / keyBlock)
-            toValues(values + first * cache.valueRowBytes, v + first * row, n * row / valueBlock)
-            if let rotation {
-                rotation.rotate(k + first * row, tokens: range, heads: hkv, dimension: d)
-            }
+            cache.readKeys(layer: layer, tokens: range, into: k + range.lowerBound * row, rotation: rotation)
+            cache.readValues(layer: layer, tokens: range, into: v + range.lowerBound * row)
         }
         return (Tensor(storage: floatKeys.storage, offset: 0, shape: [tokens, hkv, d]),
                 Tensor(storage: floatValues.storage, offset: 0, shape: [tokens, hkv, d]))

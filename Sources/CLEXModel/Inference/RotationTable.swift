@@ -16,6 +16,8 @@ final class RotationTable {
     private var half = 0
     private var cos = Tensor(zeros: [0])
     private var sin = Tensor(zeros: [0])
+    /// `frequencies` as the tensor `RotaryTable` takes, made once per rotation.
+    private var frequencyTensor = Tensor(zeros: [0])
 
     init(capacity: Int) { self.capacity = capacity }
 
@@ -24,6 +26,8 @@ final class RotationTable {
     func update(cached: [Float], new: [Float], frequencies: [Float], attentionFactor: Float) {
         if frequencies != self.frequencies || attentionFactor != self.attentionFactor {
             (self.frequencies, self.attentionFactor, half, rows) = (frequencies, attentionFactor, frequencies.count, 0)
+            frequencyTensor = Tensor(zeros: [half])
+            frequencyTensor.pointer.update(from: frequencies, count: half)
         }
         let total = cached.count + new.count
         guard total > rows else {
@@ -38,8 +42,7 @@ final class RotationTable {
             (cos, sin) = (c, s)
         }
         let positions = rows < cached.count ? Array(cached[rows...]) + new : Array(new[(rows - cached.count)...])
-        let table = RotaryTable(positions: positions, frequencies: try! Tensor(shape: [half], values: frequencies),
-                                attentionFactor: attentionFactor)
+        let table = RotaryTable(positions: positions, frequencies: frequencyTensor, attentionFactor: attentionFactor)
         (cos.pointer + rows * half).update(from: table.cos.pointer, count: positions.count * half)
         (sin.pointer + rows * half).update(from: table.sin.pointer, count: positions.count * half)
         rows = total

@@ -33,7 +33,7 @@ enum BenchCommand {
       --prefill-depths D,… also time the first prompt length after D cached tokens (llama-bench -d)
       --contexts N,… infer's decode contexts (default 128,2048)
       --decode-tokens N  tokens decoded per context (default 64)
-""" + WeightsOption.help + "\n" + CacheTypeOption.help + """
+""" + "\n" + WeightsOption.help + "\n" + CacheTypeOption.help + """
 
       --quick       short timings and small sizes (seconds instead of about a minute)
       --json FILE   also write the results as JSON to FILE (atomically)

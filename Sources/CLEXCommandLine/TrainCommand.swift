@@ -21,7 +21,8 @@ enum TrainCommand {
                                       OptionSpec("--clip", value: "X"), OptionSpec("--seed", ["-s"], value: "N"),
                                       OptionSpec("--validate-every", value: "S"), OptionSpec("--validation-batches", value: "N"),
                                       OptionSpec("--checkpoint-every", value: "S"), OptionSpec("--keep", value: "N"),
-                                      OptionSpec("--freeze", value: "PARTS"), CommandSpec.threadsOption,
+                                      OptionSpec("--freeze", value: "PARTS"), OptionSpec("--recipe", value: "standard|reference"),
+                                      CommandSpec.threadsOption,
                                   ] + CommandSpec.positionalOptions)
 
     static let help = """
@@ -29,7 +30,8 @@ enum TrainCommand {
 
     model and data
       --data PATHS            text files, directories (*.txt, *.md, *.jsonl) or JSONL files with a
-                              "text" field, comma-separated; documents are joined with EOS
+                              "text" field, comma-separated; documents are joined with EOS (with
+                              --recipe reference: back to back)
       --preset NAME           pretrain from scratch: tiny (≈1.6 M parameters) or small (≈12.7 M)
       --model FILE            fine-tune a checkpoint (GGUF dequantised to Float32, safetensors, llama2.c)
       --tokenizer bytes|FILE  tokenizer for --preset: "bytes" (default; 257 ids) or a tokenizer.json
@@ -39,6 +41,11 @@ enum TrainCommand {
       --validation-fraction F share of documents held out for validation (default 0.05)
       --cache DIR             tokenized-corpus cache (default: .token-cache inside --out)
     run
+      --recipe R              standard (default) or reference: the PyTorch CLEX reference's training
+                              exactly (HF Trainer: one global clip and learning rate, AdamW β2 0.999 and
+                              no decay, cosine to 0 with ⌈3 %⌉ warm-up where update k takes rate k − 1,
+                              exact N-token chunks without EOS, CLEX's last position ⌊N·t/s⌋ − 1, lr
+                              2e-5); the defaults below are the standard recipe's, flags override both
       --out DIR               checkpoints (checkpoint-NNNNNN/), log.jsonl, clex-run.json; must be new,
                               empty or a clex run (a folder holding other files is refused; only files
                               the run wrote are ever replaced or removed)
@@ -115,11 +122,12 @@ enum TrainCommand {
         }
         let (positionalConfig, _) = try positionalBase.applyingCommandLine(args.positionalOverrides())
         let steps = 1...100_000_000
-        var o = TrainingOptions()
+        let recipe = TrainingRecipe(rawValue: try args.choice("--recipe", TrainingRecipe.standard.rawValue,
+                                                              among: TrainingRecipe.allCases.map(\.rawValue)))!
+        var o = TrainingOptions(recipe: recipe, steps: try args.int("--steps", 1000, in: steps))
         o.sequenceLength = try args.int("--seq-len", model.configuration.maxPositionEmbeddings, in: 2...ModelRunOptions.tokenLimit)
         o.batchSize = try args.int("--batch", o.batchSize, in: 1...65536)
         o.accumulation = try args.int("--accum", o.accumulation, in: 1...65536)
-        o.steps = try args.int("--steps", o.steps, in: steps)
         o.learningRate = try args.float("--lr", o.learningRate, in: 0...10)
         o.warmupSteps = try args.int("--warmup", o.warmupSteps, in: 0...steps.upperBound)
         o.schedule = LearningRateSchedule.Shape(rawValue: try args.choice("--schedule", o.schedule.rawValue, among: ["cosine", "constant"]))!
@@ -139,7 +147,7 @@ enum TrainCommand {
 
         try RunFolder.claim(out)
         let corpus = try TokenCorpus.load(paths: dataList.split(separator: ",").map(String.init), tokenizer: tokenizer,
-                                          separator: tokenizer.eosID, validationFraction: fraction, seed: o.seed,
+                                          separator: recipe.separatesDocuments ? tokenizer.eosID : nil, validationFraction: fraction, seed: o.seed,
                                           cacheDirectory: cache)
         let method = try positionalConfig.makeMethod(seed: o.seed)
         if let loaded = loadedCheckpoint, case .clex = positionalConfig.scheme {

@@ -1,8 +1,19 @@
-/// Cuts a token stream into training examples of `length` inputs and `length` next-token targets
-/// (windows of length + 1 tokens, advancing by `length`), visits them in a seeded random order
-/// that changes every epoch, and hands out batches. Its position (`cursor`) is all that a
-/// checkpoint needs to continue exactly.
+import CLEXTensor
+
+/// Cuts a token stream into training examples of `length` inputs (`Chunking` says how), visits
+/// them in a seeded random order that changes every epoch, and hands out batches. Its position
+/// (`cursor`) is all that a checkpoint needs to continue exactly.
 public struct ChunkBatcher: Sendable {
+    /// How the stream becomes examples of N = `length` inputs.
+    public enum Chunking: String, Codable, Sendable {
+        /// Windows of N + 1 tokens advancing by N: N inputs, N next-token targets.
+        case windows
+        /// Exact N-token chunks: N inputs and N − 1 targets, the last input's target ignored
+        /// (`Ops.ignoredTarget`) — the PyTorch reference's chunks, whose labels transformers
+        /// shifts inside the model.
+        case exact
+    }
+
     /// Where the batcher stands: epoch and next example within the epoch's order.
     public struct Cursor: Codable, Sendable, Equatable {
         public var epoch: Int
@@ -15,18 +26,26 @@ public struct ChunkBatcher: Sendable {
 
     public let length: Int
     public let seed: UInt64
+    public let chunking: Chunking
     let stream: [Int32]
     public var cursor = Cursor()
 
     /// Number of examples per epoch.
-    public var exampleCount: Int { stream.count > length ? (stream.count - 1) / length : 0 }
+    public var exampleCount: Int {
+        switch chunking {
+        case .windows: return stream.count > length ? (stream.count - 1) / length : 0
+        case .exact: return stream.count / length
+        }
+    }
 
-    public init(stream: [Int32], length: Int, seed: UInt64) throws {
+    public init(stream: [Int32], length: Int, seed: UInt64, chunking: Chunking = .windows) throws {
         self.stream = stream
         self.length = length
         self.seed = seed
+        self.chunking = chunking
         guard exampleCount > 0 else {
-            throw DataError("the training text has \(stream.count) tokens, too few for one example of \(length) + 1 tokens")
+            let needed = chunking == .windows ? "\(length) + 1" : "\(length)"
+            throw DataError("the training text has \(stream.count) tokens, too few for one example of \(needed) tokens")
         }
     }
 
@@ -52,7 +71,12 @@ public struct ChunkBatcher: Sendable {
             }
             let start = order[cursor.index] * length
             inputs += stream[start..<(start + length)]
-            targets += stream[(start + 1)..<(start + length + 1)]
+            switch chunking {
+            case .windows: targets += stream[(start + 1)..<(start + length + 1)]
+            case .exact:
+                targets += stream[(start + 1)..<(start + length)]
+                targets.append(Ops.ignoredTarget)
+            }
             cursor.index += 1
         }
         return (inputs, targets)

@@ -7,9 +7,11 @@ public struct TrainingEvent: Codable, Sendable {
     public var step: Int
     public var loss: Double
     public var learningRate: Float
-    /// Global norm of the model weights' gradients (before clipping).
+    /// Global norm of the model weights' gradients (before clipping); under the reference recipe,
+    /// of every gradient, CLEX's U and D included.
     public var gradientNorm: Double
-    /// Norm of the positional method's parameter gradients (CLEX's U, D), clipped separately.
+    /// Norm of the positional method's parameter gradients (CLEX's U, D), clipped separately
+    /// (standard recipe only).
     public var positionalGradientNorm: Double?
     public var tokensPerSecond: Double
     public var elapsedSeconds: Double
@@ -60,14 +62,17 @@ public final class Trainer {
         self.model = own
         self.positional = positional
         self.options = options
-        self.batcher = try ChunkBatcher(stream: training, length: options.sequenceLength, seed: options.seed)
+        self.batcher = try ChunkBatcher(stream: training, length: options.sequenceLength, seed: options.seed,
+                                        chunking: options.recipe.chunking)
+        if options.recipe == .reference, let clex = positional as? CLEXPositional { clex.lastTrainingPosition = .reference }
         self.validation = validation
         self.output = output
         optimizer = AdamW(beta1: options.beta1, beta2: options.beta2, weightDecay: options.weightDecay)
         generator = SeededGenerator(seed: options.seed ^ 0x5EED_CAFE)
         schedule = LearningRateSchedule(peak: options.learningRate, warmupSteps: options.warmupSteps,
                                         totalSteps: options.steps, shape: options.schedule,
-                                        minimumFraction: options.minimumLearningRateFraction)
+                                        minimumFraction: options.minimumLearningRateFraction,
+                                        countsFromZero: options.recipe == .reference)
     }
 
     /// Runs until `options.steps`, calling `onEvent` after every step.
@@ -134,14 +139,18 @@ public final class Trainer {
                 }
             }
         }
-        // The positional parameters are clipped on their own: CLEX's gradients reach θ through
-        // angles p·θ with p up to T·L, so their norm is orders of magnitude above the model's
-        // (spec §7) and one global clip would starve the model of updates.
+        // Standard recipe: the positional parameters are clipped on their own — CLEX's gradients
+        // reach θ through angles p·θ with p up to T·L, so their norm is orders of magnitude above
+        // the model's (spec §7) and one global clip would starve the model of updates. The
+        // reference recipe clips everything together (HF Trainer's max_grad_norm), and reports
+        // that one norm.
         // Fixed summation orders (slot order, sorted names): a dictionary's order changes from one
         // process to the next (per-process hash seeds), and with it the norm's last bits.
-        let norm = clipGradients(slots.compactMap { gradients[$0] }, maxNorm: options.clipNorm)
-        let positionalNorm = clipGradients(positionalGradients.sorted { $0.key < $1.key }.map(\.value),
-                                           maxNorm: options.clipNorm)
+        let modelGradients = slots.compactMap { gradients[$0] }
+        let sortedPositional = positionalGradients.sorted { $0.key < $1.key }.map(\.value)
+        let separate = options.recipe == .standard
+        let norm = clipGradients(separate ? modelGradients : modelGradients + sortedPositional, maxNorm: options.clipNorm)
+        let positionalNorm = separate ? clipGradients(sortedPositional, maxNorm: options.clipNorm) : 0
         guard norm.isFinite else {
             throw TrainingError.nonFinite(step: nextStep, what: "the gradient norm (\(norm))", lastCheckpoint: lastCheckpoint)
         }
@@ -149,7 +158,7 @@ public final class Trainer {
             throw TrainingError.nonFinite(step: nextStep, what: "the positional gradient norm (\(positionalNorm))",
                                           lastCheckpoint: lastCheckpoint)
         }
-        let lr = schedule.rate(at: nextStep)
+        let lr = schedule.rate(forUpdate: nextStep)
         optimizer.beginStep()
         for slot in slots {
             guard let g = gradients[slot] else { continue }
@@ -169,7 +178,7 @@ public final class Trainer {
         }
         step = nextStep
         return TrainingEvent(step: step, loss: lossSum / Double(options.accumulation), learningRate: lr,
-                             gradientNorm: norm, positionalGradientNorm: positionalGradients.isEmpty ? nil : positionalNorm,
+                             gradientNorm: norm, positionalGradientNorm: positionalGradients.isEmpty || !separate ? nil : positionalNorm,
                              tokensPerSecond: 0, elapsedSeconds: 0, etaSeconds: 0,
                              lengthFactors: factors, validationLoss: nil, checkpoint: nil)
     }

@@ -19,6 +19,8 @@ public enum TrainingCheckpoint {
         var signature: [String: String]
         var positional: String
         var optimizerStep: Int
+        /// AdamW's updates per parameter (absent in checkpoints written before they were kept).
+        var optimizerUpdateCounts: [String: Int]?
     }
 
     /// The directory of the checkpoint after `step` under `output`.
@@ -66,7 +68,7 @@ public enum TrainingCheckpoint {
         let state = State(step: trainer.step, cursor: trainer.batcher.cursor, generator: trainer.generator.state,
                           options: trainer.options, signature: trainer.options.resumeSignature,
                           positional: trainer.positional.configuration.scheme.typeName,
-                          optimizerStep: trainer.optimizer.step)
+                          optimizerStep: trainer.optimizer.step, optimizerUpdateCounts: trainer.optimizer.updateCounts)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFileWriter.write(try encoder.encode(state), to: (temporary as NSString).appendingPathComponent("trainer_state.json"))
@@ -102,8 +104,11 @@ public enum TrainingCheckpoint {
         } catch {
             throw TrainingError.resumeRefused("\(statePath) is missing or corrupt (\(error))")
         }
-        for (key, value) in options.resumeSignature.sorted(by: { $0.key < $1.key }) where state.signature[key] != value {
-            throw TrainingError.resumeRefused("option \(key) is \(value) now but \(state.signature[key] ?? "absent") in \(directory)")
+        // Checkpoints written before recipes existed ran the standard one.
+        let saved = state.signature.merging(["recipe": TrainingRecipe.standard.rawValue]) { kept, _ in kept }
+        let current = options.resumeSignature
+        for key in Set(saved.keys).union(current.keys).sorted() where saved[key] != current[key] {
+            throw TrainingError.resumeRefused("option \(key) is \(current[key] ?? "absent") now but \(saved[key] ?? "absent") in \(directory)")
         }
         let method = positional.configuration.scheme.typeName
         guard state.positional == method else {
@@ -137,7 +142,7 @@ public enum TrainingCheckpoint {
                 let param = String(name.dropFirst("exp_avg.".count))
                 moments[param] = (try file.tensor(name), try file.tensor("exp_avg_sq." + param))
             }
-            optimizer.restore(step: state.optimizerStep, moments: moments)
+            optimizer.restore(step: state.optimizerStep, moments: moments, updateCounts: state.optimizerUpdateCounts)
         } catch {
             throw TrainingError.resumeRefused("\(optimizerPath) is missing or corrupt: \(error)")
         }

@@ -2,6 +2,8 @@
 /// Saved in every checkpoint; `--resume` refuses a checkpoint whose options differ in anything
 /// that would change the run (`resumeSignature`).
 public struct TrainingOptions: Codable, Sendable, Equatable {
+    /// The project's defaults or the PyTorch reference's recipe (`TrainingRecipe`).
+    public var recipe = TrainingRecipe.standard
     /// Tokens per training sequence (N).
     public var sequenceLength = 256
     /// Sequences per micro-batch.
@@ -33,10 +35,51 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// The defaults of `recipe` for a run of `steps` optimiser steps (learning rate, warm-up,
+    /// schedule floor, AdamW's β₂ and weight decay).
+    public init(recipe: TrainingRecipe, steps: Int = 1000) {
+        self.recipe = recipe
+        self.steps = steps
+        learningRate = recipe.learningRate
+        warmupSteps = recipe.warmupSteps(steps: steps)
+        minimumLearningRateFraction = recipe.minimumLearningRateFraction
+        beta2 = recipe.beta2
+        weightDecay = recipe.weightDecay
+    }
+
+    /// Decodes saved options; a field the file lacks (written by an earlier version) keeps its
+    /// default, so older checkpoints stay readable.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+            if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+        }
+        try read(.recipe, &recipe)
+        try read(.sequenceLength, &sequenceLength)
+        try read(.batchSize, &batchSize)
+        try read(.accumulation, &accumulation)
+        try read(.steps, &steps)
+        try read(.learningRate, &learningRate)
+        try read(.warmupSteps, &warmupSteps)
+        try read(.schedule, &schedule)
+        try read(.minimumLearningRateFraction, &minimumLearningRateFraction)
+        positionalLearningRate = try c.decodeIfPresent(Float.self, forKey: .positionalLearningRate)
+        try read(.weightDecay, &weightDecay)
+        try read(.beta1, &beta1)
+        try read(.beta2, &beta2)
+        try read(.clipNorm, &clipNorm)
+        try read(.seed, &seed)
+        try read(.validateEvery, &validateEvery)
+        try read(.validationBatches, &validationBatches)
+        try read(.checkpointEvery, &checkpointEvery)
+        try read(.keepCheckpoints, &keepCheckpoints)
+        try read(.frozen, &frozen)
+    }
+
     /// The fields that must agree for a resumed run to continue the same run (steps, logging
     /// and checkpoint cadence may change).
     public var resumeSignature: [String: String] {
-        ["sequenceLength": "\(sequenceLength)", "batchSize": "\(batchSize)", "accumulation": "\(accumulation)",
+        ["recipe": recipe.rawValue, "sequenceLength": "\(sequenceLength)", "batchSize": "\(batchSize)", "accumulation": "\(accumulation)",
          "learningRate": "\(learningRate)", "warmupSteps": "\(warmupSteps)", "schedule": schedule.rawValue,
          "positionalLearningRate": "\(positionalLearningRate.map { "\($0)" } ?? "same")",
          "weightDecay": "\(weightDecay)", "beta1": "\(beta1)", "beta2": "\(beta2)", "clipNorm": "\(clipNorm)",
@@ -52,6 +95,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
         if steps < 1 { throw fail("steps", "must be at least 1, got \(steps)") }
         if !(learningRate > 0 && learningRate.isFinite) { throw fail("lr", "must be a positive number, got \(learningRate)") }
         if let p = positionalLearningRate, !(p >= 0 && p.isFinite) { throw fail("positional-lr", "must be ≥ 0, got \(p)") }
+        if positionalLearningRate != nil && recipe == .reference {
+            throw fail("positional-lr", "the reference recipe trains every parameter with one learning rate (--lr); drop --positional-lr or use --recipe standard")
+        }
         if warmupSteps < 0 { throw fail("warmup", "must be ≥ 0, got \(warmupSteps)") }
         if !(weightDecay >= 0) { throw fail("weight-decay", "must be ≥ 0, got \(weightDecay)") }
         if !(clipNorm >= 0) { throw fail("clip", "must be ≥ 0, got \(clipNorm)") }

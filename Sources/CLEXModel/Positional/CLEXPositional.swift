@@ -38,6 +38,16 @@ public final class CLEXPositional: PositionalMethod {
     public var trainingTimeStep: Double
     /// Whether training places U and D on the tape as variables (gradients wanted).
     public var trainsODE = true
+    /// Where the last training position lies (the spec's or the reference's formula).
+    public var lastTrainingPosition = LastTrainingPosition.spec
+
+    /// The last of the N stretched training positions, with s = max(⌊N/L⌋, 1).
+    public enum LastTrainingPosition: String, Sendable {
+        /// (N·t − 1)/s (clex.md §3): t = 1 is exactly position interpolation.
+        case spec
+        /// ⌊N·t/s⌋ − 1 (integer division), as the reference's `CLEXScalingRotaryEmbedding` has it.
+        case reference
+    }
 
     /// inv_freq [d/2]: θ(1), the ODE's initial value exp z(1).
     public private(set) var inverseFrequency: Tensor
@@ -177,9 +187,10 @@ public final class CLEXPositional: PositionalMethod {
 
     /// clex.md §3: with s = max(⌊N/L⌋, 1), N − 2 distinct integers drawn from {0 … N·t−3}
     /// without replacement, sorted, plus 1; positions [0] ++ those ++ [N·t − 1], all divided by s.
-    /// t = 1 gives (0 … N−1)/s: position interpolation. (The reference ends at ⌊N·t/s⌋ − 1, which
-    /// differs from (N·t − 1)/s by 1 − 1/s when s > 1; the spec's form keeps t = 1 exactly PI.)
+    /// t = 1 gives (0 … N−1)/s: position interpolation. With `last: .reference` the last position
+    /// is ⌊N·t/s⌋ − 1, which differs from (N·t − 1)/s by 1 − 1/s when s > 1 (when s divides N·t).
     public static func trainingPositions(sequenceLength n: Int, lengthFactor t: Int, window L: Int,
+                                         last: LastTrainingPosition = .spec,
                                          generator: inout SeededGenerator) -> [Float] {
         requireArgument(n >= 1 && t >= 1 && L >= 1, "trainingPositions: need N, t, L ≥ 1 (got \(n), \(t), \(L))")
         let s = Double(max(n / L, 1))
@@ -199,7 +210,10 @@ public final class CLEXPositional: PositionalMethod {
         }
         var positions = [Float](repeating: 0, count: n)
         for (i, v) in middle.enumerated() { positions[i + 1] = Float(Double(v + 1) / s) }
-        positions[n - 1] = Float(Double(n * t - 1) / s)
+        switch last {
+        case .spec: positions[n - 1] = Float(Double(n * t - 1) / s)
+        case .reference: positions[n - 1] = Float(n * t / Int(s) - 1)
+        }
         return positions
     }
 
@@ -211,7 +225,8 @@ public final class CLEXPositional: PositionalMethod {
         requireArgument(sequenceLength >= 1, "training: sequence length must be positive, got \(sequenceLength)")
         let t = Int.random(in: 1...parameters.maxFactor, using: &generator)
         let positions = Self.trainingPositions(sequenceLength: sequenceLength, lengthFactor: t,
-                                               window: configuration.contextLength, generator: &generator)
+                                               window: configuration.contextLength, last: lastTrainingPosition,
+                                               generator: &generator)
         let u = trainsODE ? tape.variable(up) : tape.constant(up)
         let d = trainsODE ? tape.variable(down) : tape.constant(down)
         let theta = t == 1 ? tape.constant(inverseFrequency)

@@ -22,7 +22,10 @@ enum DemoCommand {
                    short; 4L is the paper's "CLEX 16k" setting); use a new --out for another value
       -t, --threads N  threads for the engine and OpenBLAS (default: every core)
 
-    Writes DIR/results/ppl.json, ppl.csv, ppl.svg and report.md, and prints the table.
+    Continues the base model under each method twice: with this project's training recipe and
+    with the PyTorch reference's ("· ref"; see clex train --recipe). Writes DIR/results/ppl.json,
+    ppl.csv, ppl.svg, passkey.json, passkey.svg and report.md, and prints the tables and the
+    verdict on each part of the paper's claim.
     """
 
     static let command = Command(spec: spec, help: help, run: run)
@@ -40,14 +43,15 @@ enum DemoCommand {
         }
         try OutputLocation.requireWritable(directory: out, flag: "--out")
         let start = Date()
-        let report = try DemoRunner(plan: plan, texts: texts, output: out, log: emit).run()
+        let measured = try DemoRunner(plan: plan, texts: texts, output: out, log: emit).run()
         let results = (out as NSString).appendingPathComponent("results")
         try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
-        let written = try report.save(to: results)
-        let markdown = DemoReport.markdown(report, plan: plan, seconds: Date().timeIntervalSince(start))
+        let written = try measured.perplexity.save(to: results) + measured.passkey.save(to: results)
+        let markdown = DemoReport.markdown(measured, plan: plan, seconds: Date().timeIntervalSince(start))
         try ReportFile.write(markdown, to: (results as NSString).appendingPathComponent("report.md"))
-        emit("\n" + report.table())
-        emit(DemoReport.claimLines(report, window: plan.window).joined(separator: "\n"))
+        emit("\n" + measured.perplexity.table())
+        emit("\n" + measured.passkey.table() + "\n")
+        emit(DemoReport.claimLines(measured, plan: plan).joined(separator: "\n"))
         emit("wrote " + (written + [(results as NSString).appendingPathComponent("report.md")]).joined(separator: ", "))
         return 0
     }

@@ -13,7 +13,12 @@ import CLEXTrain
 ///    during continuation; measured 2026-12-01 at s = 4, plain RoPE itself then held to 16L
 ///    (6.02 vs 6.77 at L) and CLEX did not beat it or YaRN — see README "The demo";
 /// 3. train an ALiBi model from scratch for `baseSteps + continueSteps` (the same total budget);
-/// 4. evaluate all five at L, 2L, 4L, 8L, 16L on held-out plays ("test long").
+/// 4. evaluate all of them at L, 2L, 4L, 8L, 16L on held-out plays ("test long"): perplexity, and
+///    passkey retrieval at every length whose prompt fits (the paper's case against ALiBi is that
+///    it reads only locally, which perplexity does not show).
+///
+/// Step 2 runs once per recipe of `recipes` (`TrainingRecipe`: ours, and the PyTorch reference's),
+/// from the same base model; the reference recipe's stages and labels are marked "· ref".
 public struct DemoPlan: Sendable {
     public var window: Int
     /// Sequences per step of the base (and ALiBi) training, on windows of `window` tokens.
@@ -33,19 +38,35 @@ public struct DemoPlan: Sendable {
     public var maxWindows: Int
     /// Plays held out for evaluation (never trained on, in either edition).
     public var heldOut: [String]
+    /// Recipes of the continuation stage, each run for every method.
+    public var recipes: [TrainingRecipe] = [.standard, .reference]
+    /// Passkey needle depths (0 … 1) and trials per (length, depth) cell.
+    public var passkeyDepths: [Double]
+    public var passkeyTrials: Int
     public var seed: UInt64 = 1
 
     /// The default demo (about 20 minutes on a 2-core machine).
     public static let standard = DemoPlan(window: 128, batch: 32, continueLength: 128, baseSteps: 360, continueSteps: 200,
                                           baseLearningRate: 3e-3, continueLearningRate: 1e-3, factor: 16,
                                           multiples: [1, 2, 4, 8, 16], maxWindows: 24,
-                                          heldOut: ["hamlet", "macbeth", "othello", "lear", "tempest"])
+                                          heldOut: ["hamlet", "macbeth", "othello", "lear", "tempest"],
+                                          passkeyDepths: [0, 0.25, 0.5, 0.75, 1], passkeyTrials: 4)
 
     /// A smoke run (a few minutes): the same stages, tiny budgets, so only the plumbing is checked.
     public static let quick = DemoPlan(window: 64, batch: 8, continueLength: 128, baseSteps: 30, continueSteps: 10,
                                        baseLearningRate: 3e-3, continueLearningRate: 1e-3, factor: 16,
                                        multiples: [1, 2, 4, 8, 16], maxWindows: 2,
-                                       heldOut: ["macbeth"])
+                                       heldOut: ["macbeth"], passkeyDepths: [0.5], passkeyTrials: 1)
+
+    /// The label of a continued model: the method's, marked "· ref" under the reference recipe.
+    public static func label(_ method: String, _ recipe: TrainingRecipe) -> String {
+        recipe == .standard ? method : method + " · ref"
+    }
+
+    /// The stage (folder) of a continuation: `continue-<method>`, prefixed by a non-standard recipe.
+    static func stage(_ method: String, _ recipe: TrainingRecipe) -> String {
+        (recipe == .standard ? "" : recipe.rawValue + "-") + "continue-" + method.lowercased().filter { $0.isLetter }
+    }
 
     /// The positional methods of step 2 and 3, by label, with their command-line flags.
     var methods: [(label: String, flags: [String])] {
@@ -56,14 +77,15 @@ public struct DemoPlan: Sendable {
     }
 
     /// Options of a stage on sequences of `length` tokens (`window` or `continueLength`), with
-    /// `batch · window` tokens per step.
-    func options(steps: Int, learningRate: Float, warmup: Int, length: Int) -> TrainingOptions {
-        var o = TrainingOptions()
+    /// `batch · window` tokens per step, under `recipe` (its defaults, but this plan's learning
+    /// rate: the reference's 2e-5 is for a 7B model; `warmup` nil takes the recipe's).
+    func options(steps: Int, learningRate: Float, warmup: Int?, length: Int,
+                 recipe: TrainingRecipe = .standard) -> TrainingOptions {
+        var o = TrainingOptions(recipe: recipe, steps: steps)
         o.sequenceLength = length
         o.batchSize = max(batch * window / length, 1)
-        o.steps = steps
         o.learningRate = learningRate
-        o.warmupSteps = warmup
+        if let warmup { o.warmupSteps = warmup }
         o.seed = seed
         o.validateEvery = 0
         o.checkpointEvery = max(steps / 4, 1)

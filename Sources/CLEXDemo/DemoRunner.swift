@@ -36,8 +36,16 @@ public struct DemoRunner {
         return (editions.filter { !held.contains($0) }.map(path), editions.filter(held.contains).map(path))
     }
 
-    /// Runs every stage and the evaluation; returns the report.
-    public func run() throws -> PerplexityReport {
+    /// What a demo measured.
+    public struct Results {
+        /// Perplexity of every model at every length.
+        public var perplexity: PerplexityReport
+        /// Passkey accuracy of every model at every length whose prompt fits.
+        public var passkey: PasskeyReport
+    }
+
+    /// Runs every stage and the evaluation; returns the reports.
+    public func run() throws -> Results {
         let (trainingPlays, heldOutPlays) = try plays()
         let tokenizer = ByteTokenizer()
         let corpus = try TokenCorpus.load(paths: trainingPlays, tokenizer: tokenizer, separator: ByteTokenizer.endOfText,
@@ -53,22 +61,28 @@ public struct DemoRunner {
                              options: plan.options(steps: plan.baseSteps, learningRate: plan.baseLearningRate, warmup: 30, length: plan.window),
                              data: corpus.tokens)
         var models: [(label: String, checkpoint: String)] = []
-        for (label, flags) in plan.methods {
-            let loaded = try ModelLoader.load(base)
-            let (positional, _) = try loaded.positional.applyingCommandLine(flags)
-            let stage = "continue-" + label.lowercased().filter { $0.isLetter }
-            let checkpoint = try train(stage: stage, model: loaded.model, positional: positional,
-                                       options: plan.options(steps: plan.continueSteps, learningRate: plan.continueLearningRate, warmup: 10,
-                                                            length: plan.continueLength),
-                                       data: corpus.tokens)
-            models.append((label, checkpoint))
+        for recipe in plan.recipes {
+            // The reference recipe reads documents back to back; ours joins them with EOS.
+            let data = recipe.separatesDocuments ? corpus.tokens
+                : corpus.tokens.filter { $0 != ByteTokenizer.endOfText }
+            for (label, flags) in plan.methods {
+                let loaded = try ModelLoader.load(base)
+                let (positional, _) = try loaded.positional.applyingCommandLine(flags)
+                let checkpoint = try train(stage: DemoPlan.stage(label, recipe), model: loaded.model, positional: positional,
+                                           options: plan.options(steps: plan.continueSteps, learningRate: plan.continueLearningRate,
+                                                                 warmup: recipe == .standard ? 10 : nil,
+                                                                 length: plan.continueLength, recipe: recipe),
+                                           data: data)
+                models.append((DemoPlan.label(label, recipe), checkpoint))
+            }
         }
         let alibi = try train(stage: "alibi-scratch", model: fresh,
                               positional: PositionalConfiguration(model: config, scheme: .alibi),
                               options: plan.options(steps: total, learningRate: plan.baseLearningRate, warmup: 30, length: plan.window),
                               data: corpus.tokens)
         models.append(("ALiBi (scratch)", alibi))
-        return try evaluate(models, heldOut: heldOutPlays, tokenizer: tokenizer)
+        return Results(perplexity: try evaluate(models, heldOut: heldOutPlays, tokenizer: tokenizer),
+                       passkey: try passkey(models, tokenizer: tokenizer))
     }
 
     /// Trains (or resumes, or skips when finished) one stage; returns its final checkpoint.
@@ -97,6 +111,33 @@ public struct DemoRunner {
             }
         }
         return trainer.lastCheckpoint!
+    }
+
+    /// Tokens generated per passkey trial (the answer is their first integer).
+    static let passkeyAnswerTokens = 10
+
+    /// Passkey retrieval of every model at each evaluated length k·L whose prompt (instruction,
+    /// needle, question) fits, greedy, one report with a method per model. Prompts take k·L − 10
+    /// tokens, so that prompt and answer stay within k·L (CLEX serves at most T·L).
+    func passkey(_ models: [(label: String, checkpoint: String)], tokenizer: any Tokenizer) throws -> PasskeyReport {
+        let task = try RetrievalTask(seed: plan.seed)
+        let answer = Self.passkeyAnswerTokens
+        let shortest = tokenizer.encode(RetrievalPrompt.passkey(key: 50000, before: 0, after: 0), addSpecial: true).count
+        let lengths = plan.multiples.map { $0 * plan.window - answer }.filter { $0 >= shortest + 16 }
+        var reports: [PasskeyReport] = []
+        for (label, checkpoint) in models {
+            let loaded = try ModelLoader.load(checkpoint)
+            let method = EvaluationMethod(name: label) { try loaded.positionalMethod().method }
+            log("passkey \(label) at \(lengths.map(String.init).joined(separator: ", ")) tokens")
+            reports.append(try PasskeyRun(model: loaded.model, tokenizer: tokenizer, methods: [method], lengths: lengths,
+                                          depths: plan.passkeyDepths, trials: plan.passkeyTrials, task: task,
+                                          maxNewTokens: answer, modelName: label).run())
+        }
+        let first = reports[0]
+        return PasskeyReport(model: "tiny preset, bytes, L = \(plan.window)", task: first.task, needles: first.needles,
+                             lengths: lengths, depths: plan.passkeyDepths, trialsPerCell: plan.passkeyTrials, seed: first.seed,
+                             maxNewTokens: first.maxNewTokens, methods: models.map(\.label), cells: reports.flatMap(\.cells),
+                             limits: reports.flatMap(\.limits), trials: reports.flatMap(\.trials))
     }
 
     /// Perplexity of every model at every multiple of the window on the held-out plays.

@@ -21,21 +21,38 @@ struct DemoQuickTests {
         let out = NSTemporaryDirectory() + "clex-demo-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: out) }
         var lines: [String] = []
-        let report = try DemoRunner(plan: .quick, texts: shakespeare, output: out) { lines.append($0) }.run()
-        #expect(report.methods == ["RoPE", "PI ×16", "YaRN ×16", "CLEX T=16", "ALiBi (scratch)"])
+        let results = try DemoRunner(plan: .quick, texts: shakespeare, output: out) { lines.append($0) }.run()
+        let report = results.perplexity
+        let methods = ["RoPE", "PI ×16", "YaRN ×16", "CLEX T=16", "RoPE · ref", "PI ×16 · ref", "YaRN ×16 · ref",
+                       "CLEX T=16 · ref", "ALiBi (scratch)"]
+        #expect(report.methods == methods)
         #expect(report.lengths == [64, 128, 256, 512, 1024])
-        #expect(report.cells.count == 25)
+        #expect(report.cells.count == 45)
         #expect(report.cells.allSatisfy { ($0.measurement?.perplexity ?? .nan).isFinite })
         let written = try report.save(to: out + "/results")
         let svg = try Data(contentsOf: URL(fileURLWithPath: written[2]))
         #expect(XMLParser(data: svg).parse(), "ppl.svg is well-formed XML")
         let text = String(decoding: svg, as: UTF8.self)
         #expect(text.contains("context length (tokens)") && text.contains("CLEX T=16") && text.contains("ALiBi (scratch)"))
-        #expect(DemoReport.claimLines(report, window: 64).count == 3)
+        // Passkey: every model at each length whose prompt (≈ 250 bytes) fits, 512 and 1024, less
+        // the 10 answer tokens.
+        #expect(results.passkey.methods == methods)
+        #expect(results.passkey.lengths == [502, 1014])
+        #expect(results.passkey.cells.count == 18 && results.passkey.trials.count == 18)
+        #expect(results.passkey.trials.allSatisfy { $0.failure == nil && $0.promptTokens <= $0.length })
+        // Per recipe: 4L, 8L, 16L (beside PI, YaRN, RoPE and ALiBi), passkey against ALiBi.
+        let claims = DemoReport.claimLines(results, plan: .quick)
+        #expect(claims.count == 8)
+        #expect(claims.filter { $0.contains("[reference recipe]") }.count == 4)
+        #expect(claims.filter { $0.contains("at 8L") }.allSatisfy { $0.contains("ALiBi") })
+        // The reference recipe's stages ran with its options.
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath:
+            out + "/reference-continue-clext/checkpoint-000010/trainer_state.json"))) as? [String: Any]
+        #expect((state?["options"] as? [String: Any])?["recipe"] as? String == "reference")
         // Cached: a second run trains nothing.
         var again: [String] = []
         let second = try DemoRunner(plan: .quick, texts: shakespeare, output: out) { again.append($0) }.run()
-        #expect(again.filter { $0.contains("finished earlier") }.count == 6)
-        #expect(second.cells.map(\.measurement?.perplexity) == report.cells.map(\.measurement?.perplexity))
+        #expect(again.filter { $0.contains("finished earlier") }.count == 10)
+        #expect(second.perplexity.cells.map(\.measurement?.perplexity) == report.cells.map(\.measurement?.perplexity))
     }
 }

@@ -16,7 +16,9 @@ enum DemoCommand {
                    plumbing and the outputs, not the method
       --out DIR    where stages, checkpoints and results go (default demo-out, or demo-quick-out);
                    finished stages are reused and an interrupted one resumes
-      --texts DIR  the Shakespeare texts (default cache/assets/shakespeare, from scripts/fetch-assets)
+      --texts DIR  the texts (default cache/assets/shakespeare, from scripts/fetch-assets: its
+                   plays, five held out); any other folder: every .txt and .md file in it, a
+                   seeded tenth of them (at least one) held out for evaluation
       --continue-length N
                    tokens per sequence of the continuation stage, a multiple of L up to 64L (default L: train
                    short; 4L is the paper's "CLEX 16k" setting); use a new --out for another value

@@ -57,7 +57,7 @@ public enum DemoReport {
     public static func markdown(_ results: DemoRunner.Results, plan: DemoPlan, seconds: Double) -> String {
         let report = results.perplexity
         return """
-        # CLEX demo: train short, test long (Shakespeare, CPU)
+        # CLEX demo: train short, test long (CPU)
 
         Model: \(report.model). Plain-RoPE pretraining on windows of L = \(plan.window) byte tokens,
         \(plan.batch) sequences per step, for \(plan.baseSteps) steps; then \(plan.continueSteps) more steps under each
@@ -65,7 +65,7 @@ public enum DemoReport {
         \(plan.continueLength) tokens (\(plan.continueLength / plan.window)L), the same tokens per step, once per recipe
         (\(plan.recipes.map(\.rawValue).joined(separator: ", ")); "· ref" marks the PyTorch reference's, see the README's
         Training section); ALiBi trained from scratch on windows of L for \(plan.baseSteps + plan.continueSteps) steps.
-        Evaluated on held-out plays (\(plan.heldOut.joined(separator: ", "))), protocol: \(report.protocolLabel), at most
+        Evaluated on held-out documents (\(results.heldOut.joined(separator: ", "))), protocol: \(report.protocolLabel), at most
         \(plan.maxWindows) windows per length. Wall time \(Int(seconds)) s.
 
         ```

@@ -1,5 +1,6 @@
 import CLEXEval
 import CLEXModel
+import CLEXTensor
 import CLEXTokenizer
 import CLEXTrain
 import Foundation
@@ -9,7 +10,7 @@ import Foundation
 /// interrupted one exactly where its last checkpoint stopped.
 public struct DemoRunner {
     public var plan: DemoPlan
-    /// Folder holding the Shakespeare texts (`scripts/fetch-assets` puts them in cache/assets/shakespeare).
+    /// Folder of the texts: Shakespeare's (`scripts/fetch-assets` puts them in cache/assets/shakespeare) or any (`documents`).
     public var texts: String
     public var output: String
     /// Receives progress lines.
@@ -22,18 +23,29 @@ public struct DemoRunner {
         self.log = log
     }
 
-    /// The plays of the edition without the `_f` suffix (the two editions are near duplicates, so
-    /// only one is used, and a held-out play is held out in both).
-    func plays() throws -> (training: [String], heldOut: [String]) {
+    /// The documents, as paths: Shakespeare's plays when `texts` holds `*_gut.txt` files (the
+    /// edition without the `_f` suffix — the two are near duplicates, so only one is used — with
+    /// the plan's plays held out), otherwise every `.txt` and `.md` file in `texts` (sorted by
+    /// name) with a seeded tenth of them, at least one, held out.
+    public func documents() throws -> (training: [String], heldOut: [String]) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: texts) else {
-            throw EvaluationError("\(texts): no Shakespeare texts; run scripts/fetch-assets first")
+            throw EvaluationError("\(texts): not a readable folder of texts (the default, cache/assets/shakespeare, comes from scripts/fetch-assets)")
         }
-        let editions = names.filter { $0.hasSuffix("_gut.txt") }.sorted()
-        let held = Set(plan.heldOut.map { $0 + "_gut.txt" })
-        let missing = held.subtracting(editions)
-        guard missing.isEmpty else { throw EvaluationError("\(texts): held-out plays missing: \(missing.sorted())") }
         let path = { (texts as NSString).appendingPathComponent($0) }
-        return (editions.filter { !held.contains($0) }.map(path), editions.filter(held.contains).map(path))
+        let editions = names.filter { $0.hasSuffix("_gut.txt") }.sorted()
+        if !editions.isEmpty {
+            let held = Set(plan.heldOut.map { $0 + "_gut.txt" })
+            let missing = held.subtracting(editions)
+            guard missing.isEmpty else { throw EvaluationError("\(texts): held-out plays missing: \(missing.sorted())") }
+            return (editions.filter { !held.contains($0) }.map(path), editions.filter(held.contains).map(path))
+        }
+        let files = names.filter { ($0.hasSuffix(".txt") || $0.hasSuffix(".md")) && !$0.hasPrefix(".") }.sorted()
+        guard files.count >= 2 else {
+            throw EvaluationError("\(texts): needs at least two .txt or .md files (one to train on, one held out), found \(files.count)")
+        }
+        var generator = SeededGenerator(seed: plan.seed)
+        let held = Set(files.shuffled(using: &generator).prefix(max(1, Int((Double(files.count) / 10).rounded()))))
+        return (files.filter { !held.contains($0) }.map(path), files.filter(held.contains).map(path))
     }
 
     /// What a demo measured.
@@ -42,16 +54,19 @@ public struct DemoRunner {
         public var perplexity: PerplexityReport
         /// Passkey accuracy of every model at every length whose prompt fits.
         public var passkey: PasskeyReport
+        /// The held-out documents evaluated (file names).
+        public var heldOut: [String]
     }
 
     /// Runs every stage and the evaluation; returns the reports.
     public func run() throws -> Results {
-        let (trainingPlays, heldOutPlays) = try plays()
+        let (trainingPlays, heldOutPlays) = try documents()
+        let heldOutNames = heldOutPlays.map { ($0 as NSString).lastPathComponent }
         let tokenizer = ByteTokenizer()
         let corpus = try TokenCorpus.load(paths: trainingPlays, tokenizer: tokenizer, separator: ByteTokenizer.endOfText,
                                           validationFraction: 0, seed: plan.seed,
                                           cacheDirectory: (output as NSString).appendingPathComponent(".token-cache"))
-        log("demo: \(trainingPlays.count) training plays (\(corpus.tokens.count) byte tokens), held out: \(plan.heldOut.joined(separator: ", "))")
+        log("demo: \(trainingPlays.count) training documents (\(corpus.tokens.count) byte tokens), held out: \(heldOutNames.joined(separator: ", "))")
         let config = ModelPreset.tiny.configuration(vocabularySize: tokenizer.vocabularySize, context: plan.window,
                                                     eosTokenID: Int(ByteTokenizer.endOfText))
         let fresh = LlamaModel(configuration: config, parameters: LlamaParameters(randomFor: config, seed: plan.seed))
@@ -82,7 +97,7 @@ public struct DemoRunner {
                               data: corpus.tokens)
         models.append(("ALiBi (scratch)", alibi))
         return Results(perplexity: try evaluate(models, heldOut: heldOutPlays, tokenizer: tokenizer),
-                       passkey: try passkey(models, tokenizer: tokenizer))
+                       passkey: try passkey(models, tokenizer: tokenizer), heldOut: heldOutNames)
     }
 
     /// Trains (or resumes, or skips when finished) one stage; returns its final checkpoint.

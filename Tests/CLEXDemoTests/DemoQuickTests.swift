@@ -55,4 +55,24 @@ struct DemoQuickTests {
         #expect(again.filter { $0.contains("finished earlier") }.count == 10)
         #expect(second.perplexity.cells.map(\.measurement?.perplexity) == report.cells.map(\.measurement?.perplexity))
     }
+
+    @Test("--texts of any folder: every .txt and .md file, a seeded tenth (at least one) held out; fewer than two refused")
+    func otherTexts() throws {
+        let dir = NSTemporaryDirectory() + "clex-demo-texts-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for name in ["a.txt", "b.txt", "c.md", "d.txt", "notes.json", ".hidden.txt"] {
+            try "text of \(name)".write(toFile: dir + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let runner = DemoRunner(plan: .quick, texts: dir, output: dir + "/out") { _ in }
+        let (training, heldOut) = try runner.documents()
+        let names = (training + heldOut).map { ($0 as NSString).lastPathComponent }.sorted()
+        #expect(names == ["a.txt", "b.txt", "c.md", "d.txt"])
+        #expect(heldOut.count == 1 && training.count == 3)
+        #expect(try runner.documents().heldOut == heldOut)
+        try FileManager.default.removeItem(atPath: dir + "/b.txt")
+        try FileManager.default.removeItem(atPath: dir + "/c.md")
+        try FileManager.default.removeItem(atPath: dir + "/d.txt")
+        #expect { try runner.documents() } throws: { "\($0)".contains("at least two .txt or .md files") && "\($0)".contains("found 1") }
+    }
 }

@@ -4,8 +4,9 @@ import Foundation
 
 /// `clex demo`: the paper's experiment at CPU scale (see `DemoPlan`).
 enum DemoCommand {
-    static let spec = CommandSpec("demo", usage: "usage: clex demo [--quick] [--out DIR] [--texts DIR] [--continue-length N] [-t N]",
-                                  options: [OptionSpec("--quick", value: nil), OptionSpec("--out", ["-o"], value: "DIR"),
+    static let spec = CommandSpec("demo", usage: "usage: clex demo [--quick] [--study scaling] [--out DIR] [--texts DIR] [--continue-length N] [-t N]",
+                                  options: [OptionSpec("--quick", value: nil), OptionSpec("--study", value: "scaling"),
+                                            OptionSpec("--out", ["-o"], value: "DIR"),
                                             OptionSpec("--texts", value: "DIR"), OptionSpec("--continue-length", value: "N"),
                                             CommandSpec.threadsOption])
 
@@ -14,6 +15,12 @@ enum DemoCommand {
 
       --quick      a smoke run of every stage with tiny budgets (a few minutes); checks the
                    plumbing and the outputs, not the method
+      --study scaling
+                   the scaling study instead (about 2 hours on 2 cores, resumable): tiny and small
+                   presets × L = 64, 128, each continued under PI, YaRN and CLEX (T = 16); writes
+                   DIR/results/scaling.md, scaling.json and scaling.svg (the extrapolation ratio —
+                   longest length within 1.05× of the perplexity at L, over L — by size and L);
+                   default DIR scaling-out
       --out DIR    where stages, checkpoints and results go (default demo-out, or demo-quick-out);
                    finished stages are reused and an interrupted one resumes
       --texts DIR  the texts (default cache/assets/shakespeare, from scripts/fetch-assets: its
@@ -34,6 +41,14 @@ enum DemoCommand {
 
     static func run(_ args: Arguments) throws -> Int32 {
         let quick = args.flag("--quick")
+        if let study = args.string("--study") {
+            guard study == "scaling" else { throw UsageError("--study expects scaling, got '\(study)'", command: spec.name) }
+            if args.given("--continue-length") {
+                throw UsageError("--continue-length applies to the demo, not to --study scaling", command: spec.name)
+            }
+            return try scaling(quick: quick, out: args.string("--out") ?? (quick ? "scaling-quick-out" : "scaling-out"),
+                               texts: args.string("--texts") ?? "cache/assets/shakespeare")
+        }
         let out = args.string("--out") ?? (quick ? "demo-quick-out" : "demo-out")
         let texts = args.string("--texts") ?? "cache/assets/shakespeare"
         var plan = quick ? DemoPlan.quick : DemoPlan.standard
@@ -48,13 +63,26 @@ enum DemoCommand {
         let measured = try DemoRunner(plan: plan, texts: texts, output: out, log: emit).run()
         let results = (out as NSString).appendingPathComponent("results")
         try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
-        let written = try measured.perplexity.save(to: results) + measured.passkey.save(to: results)
+        let written = try measured.perplexity.save(to: results) + (measured.passkey?.save(to: results) ?? [])
         let markdown = DemoReport.markdown(measured, plan: plan, seconds: Date().timeIntervalSince(start))
         try ReportFile.write(markdown, to: (results as NSString).appendingPathComponent("report.md"))
         emit("\n" + measured.perplexity.table())
-        emit("\n" + measured.passkey.table() + "\n")
+        if let passkey = measured.passkey { emit("\n" + passkey.table() + "\n") }
         emit(DemoReport.claimLines(measured, plan: plan).joined(separator: "\n"))
         emit("wrote " + (written + [(results as NSString).appendingPathComponent("report.md")]).joined(separator: ", "))
+        return 0
+    }
+
+    /// `--study scaling`: every cell of the study, then its report.
+    static func scaling(quick: Bool, out: String, texts: String) throws -> Int32 {
+        try OutputLocation.requireWritable(directory: out, flag: "--out")
+        let start = Date()
+        let report = try (quick ? ScalingStudy.quick : ScalingStudy.standard).run(texts: texts, output: out, log: emit)
+        let written = try report.save(to: (out as NSString).appendingPathComponent("results"),
+                                      command: "clex demo --study scaling" + (quick ? " --quick" : ""),
+                                      seconds: Date().timeIntervalSince(start))
+        emit("\n" + report.table())
+        emit("wrote " + written.joined(separator: ", "))
         return 0
     }
 }

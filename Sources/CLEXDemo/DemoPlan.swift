@@ -20,6 +20,8 @@ import CLEXTrain
 /// Step 2 runs once per recipe of `recipes` (`TrainingRecipe`: ours, and the PyTorch reference's),
 /// from the same base model; the reference recipe's stages and labels are marked "· ref".
 public struct DemoPlan: Sendable {
+    /// The model size pretrained in step 1.
+    public var preset = ModelPreset.tiny
     public var window: Int
     /// Sequences per step of the base (and ALiBi) training, on windows of `window` tokens.
     public var batch: Int
@@ -40,7 +42,11 @@ public struct DemoPlan: Sendable {
     public var heldOut: [String]
     /// Recipes of the continuation stage, each run for every method.
     public var recipes: [TrainingRecipe] = [.standard, .reference]
-    /// Passkey needle depths (0 … 1) and trials per (length, depth) cell.
+    /// Methods continued in step 2, by name: RoPE, PI, YaRN, CLEX.
+    public var continued = ["RoPE", "PI", "YaRN", "CLEX"]
+    /// Whether step 3 (ALiBi from scratch) runs.
+    public var trainsALiBi = true
+    /// Passkey needle depths (0 … 1; none: no passkey evaluation) and trials per (length, depth) cell.
     public var passkeyDepths: [Double]
     public var passkeyTrials: Int
     public var seed: UInt64 = 1
@@ -74,6 +80,7 @@ public struct DemoPlan: Sendable {
          ("PI ×\(factor)", ["--rope-scaling", "linear", "--rope-scale", "\(factor)"]),
          ("YaRN ×\(factor)", ["--rope-scaling", "yarn", "--rope-scale", "\(factor)", "--yarn-orig-ctx", "\(window)"]),
          ("CLEX T=\(factor)", ["--rope-scaling", "clex", "--clex-max-factor", "\(factor)"])]
+            .filter { method in continued.contains { method.label == $0 || method.label.hasPrefix($0 + " ") } }
     }
 
     /// Options of a stage on sequences of `length` tokens (`window` or `continueLength`), with

@@ -33,8 +33,8 @@ public enum DemoReport {
                                     beaten.isEmpty ? "none" : beaten.joined(separator: ", "))
                              + (lost.isEmpty ? " — claim holds" : "; not \(lost.joined(separator: ", ")) — claim does not hold"))
             }
-            if let clex = name("CLEX"), let alibi = name("ALiBi") {
-                lines.append("- [\(tag)] " + passkeyLine(results.passkey, clex: clex, alibi: alibi, window: L))
+            if let passkey = results.passkey, let clex = name("CLEX"), let alibi = name("ALiBi") {
+                lines.append("- [\(tag)] " + passkeyLine(passkey, clex: clex, alibi: alibi, window: L))
             }
         }
         return lines
@@ -51,6 +51,22 @@ public enum DemoReport {
         let head = String(format: "passkey past L: %@ %.0f%%, ALiBi %.0f%% of trials", clex, 100 * c, 100 * a)
         if c == 0 && a == 0 { return head + " — neither retrieves at this scale: the claim against ALiBi is not tested here" }
         return head + (c > a ? " — CLEX retrieves where ALiBi does not: claim holds" : " — claim does not hold")
+    }
+
+    /// The passkey part of the markdown.
+    static func passkeySection(_ passkey: PasskeyReport) -> String {
+        """
+        ## Passkey retrieval
+
+        Prompts of k·L − \(DemoRunner.passkeyAnswerTokens) tokens, so that prompt and answer fit in k·L.
+
+        ```
+        \(passkey.table())
+        ```
+
+        ![passkey accuracy](passkey.svg)
+
+        """
     }
 
     /// The markdown text.
@@ -74,16 +90,7 @@ public enum DemoReport {
 
         ![perplexity vs length](ppl.svg)
 
-        ## Passkey retrieval
-
-        Prompts of k·L − \(DemoRunner.passkeyAnswerTokens) tokens, so that prompt and answer fit in k·L.
-
-        ```
-        \(results.passkey.table())
-        ```
-
-        ![passkey accuracy](passkey.svg)
-
+        \(results.passkey.map(passkeySection) ?? "")
         ## The paper's claim at this scale
         \(claimLines(results, plan: plan).joined(separator: "\n"))
         """

@@ -52,8 +52,8 @@ public struct DemoRunner {
     public struct Results {
         /// Perplexity of every model at every length.
         public var perplexity: PerplexityReport
-        /// Passkey accuracy of every model at every length whose prompt fits.
-        public var passkey: PasskeyReport
+        /// Passkey accuracy of every model at every length whose prompt fits (nil: not asked for).
+        public var passkey: PasskeyReport?
         /// The held-out documents evaluated (file names).
         public var heldOut: [String]
     }
@@ -67,7 +67,7 @@ public struct DemoRunner {
                                           validationFraction: 0, seed: plan.seed,
                                           cacheDirectory: (output as NSString).appendingPathComponent(".token-cache"))
         log("demo: \(trainingPlays.count) training documents (\(corpus.tokens.count) byte tokens), held out: \(heldOutNames.joined(separator: ", "))")
-        let config = ModelPreset.tiny.configuration(vocabularySize: tokenizer.vocabularySize, context: plan.window,
+        let config = plan.preset.configuration(vocabularySize: tokenizer.vocabularySize, context: plan.window,
                                                     eosTokenID: Int(ByteTokenizer.endOfText))
         let fresh = LlamaModel(configuration: config, parameters: LlamaParameters(randomFor: config, seed: plan.seed))
         let total = plan.baseSteps + plan.continueSteps
@@ -91,13 +91,15 @@ public struct DemoRunner {
                 models.append((DemoPlan.label(label, recipe), checkpoint))
             }
         }
-        let alibi = try train(stage: "alibi-scratch", model: fresh,
-                              positional: PositionalConfiguration(model: config, scheme: .alibi),
-                              options: plan.options(steps: total, learningRate: plan.baseLearningRate, warmup: 30, length: plan.window),
-                              data: corpus.tokens)
-        models.append(("ALiBi (scratch)", alibi))
+        if plan.trainsALiBi {
+            let alibi = try train(stage: "alibi-scratch", model: fresh,
+                                  positional: PositionalConfiguration(model: config, scheme: .alibi),
+                                  options: plan.options(steps: total, learningRate: plan.baseLearningRate, warmup: 30, length: plan.window),
+                                  data: corpus.tokens)
+            models.append(("ALiBi (scratch)", alibi))
+        }
         return Results(perplexity: try evaluate(models, heldOut: heldOutPlays, tokenizer: tokenizer),
-                       passkey: try passkey(models, tokenizer: tokenizer), heldOut: heldOutNames)
+                       passkey: plan.passkeyDepths.isEmpty ? nil : try passkey(models, tokenizer: tokenizer), heldOut: heldOutNames)
     }
 
     /// Trains (or resumes, or skips when finished) one stage; returns its final checkpoint.
@@ -149,7 +151,7 @@ public struct DemoRunner {
                                           maxNewTokens: answer, modelName: label).run())
         }
         let first = reports[0]
-        return PasskeyReport(model: "tiny preset, bytes, L = \(plan.window)", task: first.task, needles: first.needles,
+        return PasskeyReport(model: "\(plan.preset.rawValue) preset, bytes, L = \(plan.window)", task: first.task, needles: first.needles,
                              lengths: lengths, depths: plan.passkeyDepths, trialsPerCell: plan.passkeyTrials, seed: first.seed,
                              maxNewTokens: first.maxNewTokens, methods: models.map(\.label), cells: reports.flatMap(\.cells),
                              limits: reports.flatMap(\.limits), trials: reports.flatMap(\.trials))
@@ -170,7 +172,9 @@ public struct DemoRunner {
             reports.append(try run.run(text: text))
         }
         let first = reports[0]
-        return PerplexityReport(model: "tiny preset (\(ModelPreset.tiny.configuration(vocabularySize: 257, context: plan.window, eosTokenID: 256).parameterCount) parameters), bytes, L = \(plan.window)",
+        let parameters = plan.preset.configuration(vocabularySize: tokenizer.vocabularySize, context: plan.window,
+                                                   eosTokenID: 256).parameterCount
+        return PerplexityReport(model: "\(plan.preset.rawValue) preset (\(parameters) parameters), bytes, L = \(plan.window)",
                                 protocolName: first.protocolName, protocolLabel: first.protocolLabel, stride: nil, chunk: nil,
                                 texts: first.texts, textTokens: first.textTokens, lengths: lengths,
                                 methods: models.map(\.label), windows: first.windows, maxWindows: plan.maxWindows,

@@ -1,7 +1,7 @@
 /// Plain-text tables with aligned columns (first column left-aligned, the rest right-aligned).
-enum TextTable {
+public enum TextTable {
     /// The rows (the first one the header) as aligned lines, columns separated by two spaces.
-    static func render(_ rows: [[String]]) -> String {
+    public static func render(_ rows: [[String]]) -> String {
         let columns = rows.map(\.count).max() ?? 0
         var widths = [Int](repeating: 0, count: columns)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }

@@ -36,10 +36,10 @@ struct DemoQuickTests {
         #expect(text.contains("context length (tokens)") && text.contains("CLEX T=16") && text.contains("ALiBi (scratch)"))
         // Passkey: every model at each length whose prompt (≈ 250 bytes) fits, 512 and 1024, less
         // the 10 answer tokens.
-        #expect(results.passkey.methods == methods)
-        #expect(results.passkey.lengths == [502, 1014])
-        #expect(results.passkey.cells.count == 18 && results.passkey.trials.count == 18)
-        #expect(results.passkey.trials.allSatisfy { $0.failure == nil && $0.promptTokens <= $0.length })
+        #expect(results.passkey!.methods == methods)
+        #expect(results.passkey!.lengths == [502, 1014])
+        #expect(results.passkey!.cells.count == 18 && results.passkey!.trials.count == 18)
+        #expect(results.passkey!.trials.allSatisfy { $0.failure == nil && $0.promptTokens <= $0.length })
         // Per recipe: 4L, 8L, 16L (beside PI, YaRN, RoPE and ALiBi), passkey against ALiBi.
         let claims = DemoReport.claimLines(results, plan: .quick)
         #expect(claims.count == 8)
@@ -74,5 +74,38 @@ struct DemoQuickTests {
         try FileManager.default.removeItem(atPath: dir + "/c.md")
         try FileManager.default.removeItem(atPath: dir + "/d.txt")
         #expect { try runner.documents() } throws: { "\($0)".contains("at least two .txt or .md files") && "\($0)".contains("found 1") }
+    }
+
+    @Test("the extrapolation ratio: the longest length up to which every one stays within 1.05× of L's perplexity, over L")
+    func ratio() {
+        func cell(_ method: String, _ n: Int, _ p: Double?) -> PerplexityCell {
+            PerplexityCell(method: method, length: n,
+                           measurement: p.map { PerplexityMeasurement(protocol: .chunks, length: n, windows: 1, nll: [Foundation.log($0)]) },
+                           failure: p == nil ? "n/a" : nil, seconds: 0)
+        }
+        let lengths = [64, 128, 256, 512]
+        let cells = [cell("a", 64, 10), cell("a", 128, 10.4), cell("a", 256, 11), cell("a", 512, 10),
+                     cell("b", 64, 10), cell("b", 128, 9), cell("b", 256, 10.5), cell("b", 512, nil),
+                     cell("c", 64, nil)]
+        let report = PerplexityReport(model: "m", protocolName: "chunks", protocolLabel: "chunks", stride: nil, chunk: nil,
+                                      texts: [], textTokens: 0, lengths: lengths, methods: ["a", "b", "c"], windows: [1, 1, 1, 1],
+                                      maxWindows: nil, trainingLength: 64, cells: cells)
+        #expect(extrapolationRatio(report, method: "a", trainingLength: 64) == 2)   // 256 breaks the run
+        #expect(extrapolationRatio(report, method: "b", trainingLength: 64) == 4)   // 512 unmeasured
+        #expect(extrapolationRatio(report, method: "c", trainingLength: 64) == nil)
+    }
+
+    @Test("clex demo --study scaling --quick: a row per size × L × method with its ratio, a well-formed plot")
+    func scalingQuick() throws {
+        let out = NSTemporaryDirectory() + "clex-scaling-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let report = try ScalingStudy.quick.run(texts: shakespeare, output: out) { _ in }
+        #expect(report.rows.map(\.method) == ["PI ×4", "YaRN ×4", "CLEX T=4", "PI ×4", "YaRN ×4", "CLEX T=4"])
+        #expect(report.rows.map(\.window) == [16, 16, 16, 32, 32, 32])
+        #expect(report.rows.allSatisfy { r in r.ratio.map { [1, 2, 4, 8, 16].contains($0) } ?? false && r.perplexities.count == 5 })
+        let paths = try report.save(to: out + "/results", command: "test", seconds: 1)
+        let svg = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
+        #expect(XMLParser(data: svg).parse(), "scaling.svg is well-formed XML")
+        #expect(String(decoding: svg, as: UTF8.self).contains("CLEX T=4 · tiny"))
     }
 }

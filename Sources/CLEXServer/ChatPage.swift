@@ -69,7 +69,7 @@ enum ChatPage {
       let first = null, text = "";
       try {
         const response = await fetch("/v1/chat/completions", { method: "POST", headers: headers(),
-          body: JSON.stringify({ messages, stream: true, stream_options: { include_usage: true } }) });
+          body: JSON.stringify({ messages, max_tokens: 512, stream: true, stream_options: { include_usage: true } }) });
         if (!response.ok) throw new Error((await response.json()).error.message);
         const reader = response.body.getReader(), decoder = new TextDecoder();
         let buffer = "";

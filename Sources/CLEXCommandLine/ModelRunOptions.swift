@@ -96,6 +96,13 @@ struct ModelRun {
     var cacheTypes: KVCacheTypes
     var prefill: PrefillRotation
 
+    /// Warns when the tokenizer lacks ChatML's tokens (conversations are written in ChatML).
+    func warnUnlessChatML() {
+        if tokenizer.id(forToken: "<|im_start|>") == nil || tokenizer.id(forToken: "<|im_end|>") == nil {
+            note("warning: this tokenizer has no <|im_start|>/<|im_end|> tokens; the ChatML prompts will be plain text")
+        }
+    }
+
     /// A generator over a session of `capacity` tokens; fails first when the positional method
     /// cannot serve that context (CLEX past T·L) or the memory would not suffice.
     func generator(capacity: Int, sampler: Sampler) throws -> Generator {

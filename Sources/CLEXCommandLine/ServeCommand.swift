@@ -49,6 +49,7 @@ enum ServeCommand {
         if apiKey?.isEmpty == true { throw InputError("--api-key: expected a non-empty key") }
         let options = try ModelRunOptions(args)
         let run = try options.load(modelPath, args: args)
+        run.warnUnlessChatML()
         let capacity = options.context ?? min(run.loaded.model.configuration.maxPositionEmbeddings, 4096)
         try ContextMemory(run.model.configuration, cacheTypes: options.cacheTypes).require(capacity * parallel)
         let sessions = try (0..<parallel).map { _ in try run.session(capacity: capacity) }

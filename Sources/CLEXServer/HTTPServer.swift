@@ -48,6 +48,8 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Bytes of a request body kept at most; a larger body gets `Request.bodyTooLarge`.
     public let bodyLimit: Int
+    /// The default `bodyLimit`: 8 MiB (a document of a million tokens or so).
+    public static let defaultBodyLimit = 8 << 20
     private let handler: @Sendable (Request) -> Response
     private var daemon: OpaquePointer?
     /// The port listened on (the one chosen by the system when 0 was asked).
@@ -55,7 +57,7 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Starts listening at `host:port` (an IPv4 or IPv6 address; port 0 lets the system choose).
     /// Throws when the address is not numeric or the port cannot be bound.
-    public init(host: String, port: Int, bodyLimit: Int = 8 << 20, connectionLimit: Int = 256,
+    public init(host: String, port: Int, bodyLimit: Int = HTTPServer.defaultBodyLimit, connectionLimit: Int = 256,
                 handler: @escaping @Sendable (Request) -> Response) throws {
         self.bodyLimit = bodyLimit
         self.handler = handler

@@ -50,7 +50,7 @@ public final class OpenAIService: Sendable {
         if let apiKey, !Self.open.contains(request.path), request.headers["authorization"] != "Bearer \(apiKey)" {
             throw .unauthorized
         }
-        guard !request.bodyTooLarge else { throw .bodyTooLarge(limit: 8 << 20) }
+        guard !request.bodyTooLarge else { throw .bodyTooLarge(limit: HTTPServer.defaultBodyLimit) }
         switch request.path {
         case "/": return .full(status: 200, contentType: "text/html; charset=utf-8", body: Array(ChatPage.html.utf8), headers: [:])
         case "/health":

@@ -77,10 +77,10 @@ struct ReplyFormat: Sendable {
             stream.write(chunk(piece, finish: nil))
         case .finished(let summary):
             var bytes = chunk(nil, finish: summary.finishReason)
-            var last = envelope(endpoint == .chat ? "chat.completion.chunk" : "text_completion", choices: [])
-            last["timings"] = Self.timings(summary)
             if includeUsage {
+                var last = envelope(endpoint == .chat ? "chat.completion.chunk" : "text_completion", choices: [])
                 last["usage"] = Self.usage(summary)
+                last["timings"] = Self.timings(summary)
                 bytes += self.event(last)
             }
             stream.write(bytes + Array("data: [DONE]\n\n".utf8))

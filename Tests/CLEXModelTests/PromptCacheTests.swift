@@ -10,19 +10,7 @@ import Testing
 /// methods are `PositionalIntegrationTests`' (L = 12, weights scaled so that positions move the
 /// logits at O(1)); Float32 activations and cache, so the paths agree to rounding.
 @Suite("Prompt cache") struct PromptCacheTests {
-    static func model() -> LlamaModel {
-        let configuration = PositionalIntegrationTests.model(layers: 2)
-        let parameters = LlamaParameters(randomFor: configuration, seed: 3)
-        func scale(_ t: Tensor, _ s: Float) { for i in 0..<t.count { t.pointer[i] *= s } }
-        for layer in parameters.layers {
-            scale(layer.query.floatTensor!, 15)
-            scale(layer.key.floatTensor!, 15)
-            scale(layer.value.floatTensor!, 25)
-            scale(layer.output.floatTensor!, 25)
-        }
-        scale(parameters.outputHead!.floatTensor!, 25)
-        return LlamaModel(configuration: configuration, parameters: parameters)
-    }
+    static func model() -> LlamaModel { PositionalIntegrationTests.positionSensitive(layers: 2) }
 
     static func session(_ method: any PositionalMethod, _ model: LlamaModel, capacity: Int = 48) throws -> InferenceSession {
         try InferenceSession(model: model, capacity: capacity, positional: method, precision: .float32, cacheTypes: .f32)

@@ -51,6 +51,21 @@ struct ServerTests {
         #expect(details?["cached_tokens"] as? Int == promptTokens)
     }
 
+    @Test("with two slots, each follow-up goes to the slot holding its document")
+    func slotChoice() throws {
+        let server = try TestServer(slots: 2)
+        let documents = [String(repeating: "first document. ", count: 4), String(repeating: "second text here. ", count: 4)]
+        func cached(_ prompt: String) throws -> Int? {
+            let reply = try #require(server.request("POST", "/v1/completions", body: Self.body(["prompt": prompt, "max_tokens": 2])))
+            return ((reply.json?["usage"] as? [String: Any])?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int
+        }
+        for document in documents { #expect(try cached(document) == 0) }
+        // The least recently used slot holds the first document; the second is asked about first.
+        #expect(try cached(documents[1] + "Q1") == documents[1].utf8.count)
+        #expect(try cached(documents[0] + "Q2") == documents[0].utf8.count)
+        #expect(try cached(documents[1] + "Q3") == documents[1].utf8.count + 1)
+    }
+
     @Test("chat streamed as server-sent events equals the reply not streamed, then [DONE]")
     func streaming() throws {
         let server = try TestServer()

@@ -1,5 +1,6 @@
 import CLEXModel
 import CLEXServer
+import CLEXTensor
 import CLEXTokenizer
 import Foundation
 import Testing
@@ -49,6 +50,48 @@ struct ServerTests {
         let third = try #require(server.request("POST", "/v1/completions", body: followUp))
         let details = (third.json?["usage"] as? [String: Any])?["prompt_tokens_details"] as? [String: Any]
         #expect(details?["cached_tokens"] as? Int == promptTokens)
+    }
+
+    static func scale(_ t: Tensor, _ s: Float) { for i in 0..<t.count { t.pointer[i] *= s } }
+
+    @Test("CLEX across steps of t and dynamic NTK: a follow-up read after a cached document answers as from scratch",
+          arguments: ["clex", "dynamic"])
+    func cachedEqualsScratch(method name: String) throws {
+        // L = 16: the document (40 tokens) is read at t = 3, the follow-up and its reply reach t = 5.
+        let c = LlamaConfiguration(vocabularySize: 257, hiddenSize: 32, intermediateSize: 48, layerCount: 2, headCount: 2,
+                                   keyValueHeadCount: 1, maxPositionEmbeddings: 16)
+        // Pretraining init makes attention nearly uniform whatever the rotation: larger attention
+        // and head weights make the replies depend on positions.
+        let parameters = LlamaParameters(randomFor: c, seed: 9)
+        let scaled = parameters.layers.flatMap { [($0.query, 15), ($0.key, 15), ($0.value, 25), ($0.output, 25)] }
+            + [(parameters.outputHead!, 25)]
+        for (weight, factor) in scaled { Self.scale(weight.floatTensor!, Float(factor)) }
+        let model = LlamaModel(configuration: c, parameters: parameters)
+        func method() throws -> any PositionalMethod {
+            if name == "dynamic" { return try PositionalConfiguration(model: c, scheme: .dynamic(factor: 8)).makeMethod() }
+            let clex = try #require(try PositionalConfiguration(model: c, scheme: .clex(CLEXParameters(maxFactor: 8, timeStep: 0.05)))
+                .makeMethod(seed: 1) as? CLEXPositional)
+            var g = SeededGenerator(seed: 4)
+            try clex.setLearnedParameter(CLEXCheckpointNames.down, to: Tensor.randomUniform([16, 8], low: -0.3, high: 0.3, generator: &g))
+            return clex
+        }
+        let document = String(repeating: "The doc.", count: 5)
+        func ask(_ server: TestServer, _ question: String) throws -> (text: String?, cached: Int?) {
+            let reply = try #require(server.request("POST", "/v1/completions",
+                                                    body: Self.body(["prompt": document + question, "max_tokens": 24])))
+            let details = (reply.json?["usage"] as? [String: Any])?["prompt_tokens_details"] as? [String: Any]
+            return ((reply.json?["choices"] as? [[String: Any]])?.first?["text"] as? String, details?["cached_tokens"] as? Int)
+        }
+        let warm = try TestServer(slots: 1, capacity: 128, model: model, positional: try method())
+        _ = try ask(warm, " First question?")
+        let cached = try ask(warm, " Second one?")
+        #expect(cached.cached == document.utf8.count + 1)
+        let scratch = try ask(try TestServer(slots: 1, capacity: 128, model: model, positional: try method()), " Second one?")
+        #expect(scratch.cached == 0)
+        #expect(cached.text != nil && cached.text == scratch.text, "\(name)")
+        // The rotation matters to these replies: plain RoPE answers otherwise.
+        let plain = try ask(try TestServer(slots: 1, capacity: 128, model: model), " Second one?")
+        #expect(plain.text != scratch.text, "\(name)")
     }
 
     @Test("with two slots, each follow-up goes to the slot holding its document")

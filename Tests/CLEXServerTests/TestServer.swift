@@ -20,10 +20,13 @@ final class TestServer {
         return LlamaModel(configuration: c, parameters: LlamaParameters(randomFor: c, seed: 5))
     }()
 
-    init(slots: Int = 2, capacity: Int = 256, queue: Int = 8, apiKey: String? = nil) throws {
+    /// A server of `slots` slots of `capacity` tokens over `model` (default: `TestServer.model`
+    /// with plain RoPE) under `positional`.
+    init(slots: Int = 2, capacity: Int = 256, queue: Int = 8, apiKey: String? = nil, model: LlamaModel = TestServer.model,
+         positional: (any PositionalMethod)? = nil) throws {
+        let method = try positional ?? PositionalConfiguration(model: model.configuration).makeMethod()
         let sessions = try (0..<slots).map { _ in
-            try InferenceSession(model: Self.model, capacity: capacity, positional: PositionalConfiguration(model: Self.model.configuration)
-                .makeMethod(), precision: .float32, cacheTypes: .f32)
+            try InferenceSession(model: model, capacity: capacity, positional: method, precision: .float32, cacheTypes: .f32)
         }
         scheduler = SlotScheduler(sessions: sessions, tokenizer: ByteTokenizer(), queueLimit: queue)
         let service = OpenAIService(scheduler: scheduler, tokenizer: ByteTokenizer(), defaults: Sampler(), modelName: "tiny",

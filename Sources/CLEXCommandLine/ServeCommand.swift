@@ -42,7 +42,7 @@ enum ServeCommand {
     static func run(_ args: Arguments) throws -> Int32 {
         let modelPath = try args.required("--model")
         let host = args.string("--host") ?? "127.0.0.1"
-        let port = try args.int("--port", 8080, in: 0...65535)
+        let address = try HTTPServer.Address(host: host, port: try args.int("--port", 8080, in: 0...65535))
         let parallel = try args.int("--parallel", 1, in: 1...64)
         let queueLimit = try args.int("--queue", 64, in: 1...4096)
         let apiKey = args.string("--api-key")
@@ -58,7 +58,7 @@ enum ServeCommand {
         let service = OpenAIService(scheduler: scheduler, tokenizer: run.tokenizer, defaults: options.sampler, modelName: name,
                                     apiKey: apiKey)
         scheduler.start()
-        let server = try HTTPServer(host: host, port: port) { service.handle($0) }
+        let server = try HTTPServer(address: address) { service.handle($0) }
         if host != "127.0.0.1" && host != "::1" && apiKey == nil {
             note("warning: listening on \(host) without --api-key: anyone who can reach this port can use the model")
         }

@@ -55,35 +55,56 @@ public final class HTTPServer: @unchecked Sendable {
     /// The port listened on (the one chosen by the system when 0 was asked).
     public private(set) var port = 0
 
-    /// Starts listening at `host:port` (an IPv4 or IPv6 address; port 0 lets the system choose).
-    /// Throws when the address is not numeric or the port cannot be bound.
-    public init(host: String, port: Int, bodyLimit: Int = HTTPServer.defaultBodyLimit, connectionLimit: Int = 256,
+    /// Where to listen: a numeric IPv4 or IPv6 address and a port, checked before anything
+    /// starts (so a command can refuse a bad `--host` before loading a model).
+    public struct Address: Sendable {
+        public let host: String
+        public let port: Int
+        let ipv6: Bool
+
+        /// Throws when `host` is not a numeric address or `port` is outside 0 … 65535.
+        public init(host: String, port: Int) throws {
+            guard (0...65535).contains(port) else { throw ServerError("--port: expected 0 … 65535, got \(port)") }
+            var v4 = in_addr(), v6 = in6_addr()
+            if inet_pton(AF_INET, host, &v4) == 1 {
+                ipv6 = false
+            } else if inet_pton(AF_INET6, host, &v6) == 1 {
+                ipv6 = true
+            } else {
+                throw ServerError("--host: expected a numeric IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1), got '\(host)'")
+            }
+            (self.host, self.port) = (host, port)
+        }
+
+        /// Calls `body` with the address as a `sockaddr`.
+        func withSocketAddress<R>(_ body: (UnsafePointer<sockaddr>) -> R) -> R {
+            if ipv6 {
+                var a = sockaddr_in6()
+                a.sin6_family = sa_family_t(AF_INET6)
+                a.sin6_port = in_port_t(UInt16(port).bigEndian)
+                _ = inet_pton(AF_INET6, host, &a.sin6_addr)
+                return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
+            }
+            var a = sockaddr_in()
+            a.sin_family = sa_family_t(AF_INET)
+            a.sin_port = in_port_t(UInt16(port).bigEndian)
+            _ = inet_pton(AF_INET, host, &a.sin_addr)
+            return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1, body) }
+        }
+    }
+
+    /// Starts listening at `address` (port 0 lets the system choose). Throws when the port
+    /// cannot be bound.
+    public init(address: Address, bodyLimit: Int = HTTPServer.defaultBodyLimit, connectionLimit: Int = 256,
                 handler: @escaping @Sendable (Request) -> Response) throws {
         self.bodyLimit = bodyLimit
         self.handler = handler
-        guard (0...65535).contains(port) else { throw ServerError("--port: expected 0 … 65535, got \(port)") }
-        var v4 = sockaddr_in(), v6 = sockaddr_in6()
-        let ipv6: Bool
-        if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
-            v4.sin_family = sa_family_t(AF_INET)
-            v4.sin_port = in_port_t(UInt16(port).bigEndian)
-            ipv6 = false
-        } else if inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 {
-            v6.sin6_family = sa_family_t(AF_INET6)
-            v6.sin6_port = in_port_t(UInt16(port).bigEndian)
-            ipv6 = true
-        } else {
-            throw ServerError("--host: expected a numeric IPv4 or IPv6 address (e.g. 127.0.0.1, 0.0.0.0, ::1), got '\(host)'")
-        }
         let me = Unmanaged.passUnretained(self).toOpaque()
-        let started: OpaquePointer? = ipv6
-            ? withUnsafePointer(to: &v6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Self.start($0, me, connectionLimit, ipv6) } }
-            : withUnsafePointer(to: &v4) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Self.start($0, me, connectionLimit, ipv6) } }
-        guard let started else {
-            throw ServerError("cannot listen on \(host):\(port) (the port is in use, or the address is not this machine's)")
+        guard let started = address.withSocketAddress({ Self.start($0, me, connectionLimit, address.ipv6) }) else {
+            throw ServerError("cannot listen on \(address.host):\(address.port) (the port is in use, or the address is not this machine's)")
         }
         daemon = started
-        self.port = Int(clex_mhd_port(started))
+        port = Int(clex_mhd_port(started))
     }
 
     private static func start(_ address: UnsafePointer<sockaddr>, _ me: UnsafeMutableRawPointer, _ limit: Int, _ ipv6: Bool) -> OpaquePointer? {

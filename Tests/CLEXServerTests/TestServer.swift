@@ -32,7 +32,7 @@ final class TestServer {
         let service = OpenAIService(scheduler: scheduler, tokenizer: ByteTokenizer(), defaults: Sampler(), modelName: "tiny",
                                     apiKey: apiKey)
         scheduler.start()
-        server = try HTTPServer(host: "127.0.0.1", port: 0) { service.handle($0) }
+        server = try HTTPServer(address: HTTPServer.Address(host: "127.0.0.1", port: 0)) { service.handle($0) }
     }
 
     deinit {

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "CLEXModel", targets: ["CLEXModel"]),
         .library(name: "CLEXTrain", targets: ["CLEXTrain"]),
         .library(name: "CLEXEval", targets: ["CLEXEval"]),
+        .library(name: "CLEXServer", targets: ["CLEXServer"]),
         .executable(name: "clex", targets: ["clex"]),
     ],
     targets: [
@@ -23,6 +24,11 @@ let package = Package(
             name: "COpenBLAS",
             path: "Sources/COpenBLAS",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMicroHTTPD",
+            path: "Sources/CMicroHTTPD",
+            providers: [.apt(["libmicrohttpd-dev"])]
         ),
         .target(name: "CLEXKernels", cSettings: [.unsafeFlags(["-march=native", "-O3"])]),
         .target(name: "CLEXTensor", dependencies: ["COpenBLAS", "CLEXKernels"], swiftSettings: kernelFlags),
@@ -34,12 +40,13 @@ let package = Package(
         .target(name: "CLEXEval", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
         .target(name: "CLEXDemo", dependencies: ["CLEXEval", "CLEXTrain"], swiftSettings: kernelFlags),
         .target(name: "CLEXBench", dependencies: ["CLEXTensor", "CLEXModel", "CLEXTrain"], swiftSettings: kernelFlags),
-        .target(name: "CLEXFuzz", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer", "CLEXModel"]),
+        .target(name: "CLEXServer", dependencies: ["CMicroHTTPD", "CLEXModel", "CLEXTokenizer"]),
+        .target(name: "CLEXFuzz", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXTokenizer", "CLEXModel", "CLEXServer"]),
         .target(name: "CLEXCommandLine", dependencies: ["CLEXTensor", "CLEXFormats", "CLEXModel", "CLEXTrain", "CLEXBench", "CLEXEval",
-                                                        "CLEXDemo", "CLEXFuzz"]),
+                                                        "CLEXDemo", "CLEXFuzz", "CLEXServer"]),
         .executableTarget(name: "clex", dependencies: ["CLEXCommandLine", "CLEXTensor"]),
         .testTarget(name: "CLEXTensorTests", dependencies: ["CLEXTensor", "CLEXKernels"], swiftSettings: kernelFlags),
-        .testTarget(name: "CLEXModelTests", dependencies: ["CLEXModel"], swiftSettings: kernelFlags),
+        .testTarget(name: "CLEXModelTests", dependencies: ["CLEXModel", "CLEXTokenizer"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTrainTests", dependencies: ["CLEXTrain"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXEvalTests", dependencies: ["CLEXEval", "CLEXModel", "CLEXTensor", "CLEXTokenizer"],
                     swiftSettings: kernelFlags),
@@ -48,6 +55,7 @@ let package = Package(
         .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CLEXCommandLineTests", dependencies: ["CLEXCommandLine", "CLEXModel", "CLEXTensor"]),
+        .testTarget(name: "CLEXServerTests", dependencies: ["CLEXServer", "CLEXModel", "CLEXTokenizer", "CLEXTensor", "CLEXFuzz"]),
         .testTarget(name: "CLEXFuzzTests", dependencies: ["CLEXFuzz", "CLEXFormats", "CLEXModel", "CLEXTokenizer", "CLEXTensor"]),
     ]
 )

@@ -30,10 +30,7 @@ enum ChatCommand {
         let maxTokens = try args.int("--max-tokens", 512, in: 1...ModelRunOptions.tokenLimit)
         let options = try ModelRunOptions(args)
         let run = try options.load(modelPath, args: args)
-        let tokenizer = run.tokenizer
-        if tokenizer.id(forToken: "<|im_start|>") == nil || tokenizer.id(forToken: "<|im_end|>") == nil {
-            note("warning: this tokenizer has no <|im_start|>/<|im_end|> tokens; the ChatML prompts will be plain text")
-        }
+        run.warnUnlessChatML()
         let capacity = options.context ?? min(run.loaded.model.configuration.maxPositionEmbeddings, 4096)
         var generator = try run.generator(capacity: capacity, sampler: options.sampler)
         if options.ignoreEOS { generator.stopTokens = [] }

@@ -16,6 +16,7 @@ public enum CommandLineTool {
     commands:
       generate -m FILE -p TEXT [-n N]         continue a prompt (greedy or sampled)
       chat -m FILE [--system TEXT]            interactive ChatML conversation on stdin/stdout
+      serve -m FILE [--port N] [--parallel N] OpenAI-compatible HTTP server, KV cache kept across requests
       train --data PATHS --out DIR …          pretrain (--preset) or fine-tune (--model), any positional method
       rope --method M --dim D [--t …] [--json] frequencies of a positional method (CLEX: θ(t))
       info FILE [--json]                      architecture, sizes, rope, tokenizer and tensor types
@@ -35,7 +36,7 @@ public enum CommandLineTool {
         GenerateCommand.command, ChatCommand.command, TrainCommand.command, RopeCommand.command, InfoCommand.command,
         ExportCommand.command, EvalCommand.perplexityCommand, EvalCommand.passkeyCommand, DemoCommand.command,
         BenchCommand.kernelsCommand, BenchCommand.inferCommand, BenchCommand.trainCommand, FuzzCommand.command,
-        FuzzArgumentsCommand.command,
+        FuzzArgumentsCommand.command, ServeCommand.command,
     ]
 
     /// Command groups whose second word selects the command.

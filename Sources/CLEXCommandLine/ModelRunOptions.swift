@@ -29,7 +29,8 @@ struct ModelRunOptions {
 
     static let help = """
       -c, --context N         KV-cache capacity in tokens, 2 … 16777216 (also --ctx-size; default:
-                              generate: prompt + max tokens, chat: the model's context, at most 4096)
+                              generate: prompt + max tokens, chat and serve (per slot): the model's
+                              context, at most 4096)
       -t, --threads N         threads for the engine and OpenBLAS, 1 … 1024 (default: every core)
       --temperature T         0 = greedy (default 0; also --temp), 0 … 100
       --top-k K               keep the K most likely tokens (default 0 = all)
@@ -95,12 +96,24 @@ struct ModelRun {
     var cacheTypes: KVCacheTypes
     var prefill: PrefillRotation
 
+    /// Warns when the tokenizer lacks ChatML's tokens (conversations are written in ChatML).
+    func warnUnlessChatML() {
+        if tokenizer.id(forToken: "<|im_start|>") == nil || tokenizer.id(forToken: "<|im_end|>") == nil {
+            note("warning: this tokenizer has no <|im_start|>/<|im_end|> tokens; the ChatML prompts will be plain text")
+        }
+    }
+
     /// A generator over a session of `capacity` tokens; fails first when the positional method
     /// cannot serve that context (CLEX past T·L) or the memory would not suffice.
     func generator(capacity: Int, sampler: Sampler) throws -> Generator {
+        Generator(session: try session(capacity: capacity), tokenizer: tokenizer, sampler: sampler)
+    }
+
+    /// A session of `capacity` tokens; fails first when the positional method cannot serve that
+    /// context or the memory would not suffice.
+    func session(capacity: Int) throws -> InferenceSession {
         _ = try method.inference(contextLength: capacity)
-        let session = try InferenceSession(model: model, capacity: capacity, positional: method, precision: precision,
-                                           prefill: prefill, cacheTypes: cacheTypes)
-        return Generator(session: session, tokenizer: tokenizer, sampler: sampler)
+        return try InferenceSession(model: model, capacity: capacity, positional: method, precision: precision,
+                                    prefill: prefill, cacheTypes: cacheTypes)
     }
 }

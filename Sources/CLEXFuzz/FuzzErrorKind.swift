@@ -1,5 +1,6 @@
 import CLEXFormats
 import CLEXModel
+import CLEXServer
 import CLEXTokenizer
 
 /// What kind of error a rejected input produced, at two grains: the error's type and case
@@ -17,7 +18,7 @@ public struct FuzzErrorKind: Sendable {
     /// The errors bad input may throw.
     public static func isExpected(_ error: any Error) -> Bool {
         error is CheckpointError || error is ConfigurationError || error is TokenizerError
-            || error is ModelLoadError || error is PositionalError
+            || error is ModelLoadError || error is PositionalError || error is APIError
     }
 
     /// The kind of `error`; a leading `fuzz…: ` (the name targets give their in-memory files) is

@@ -10,7 +10,7 @@ extension FuzzTarget {
     /// Every target `clex fuzz all` runs, in order.
     public static let all: [FuzzTarget] = [
         gguf, ggufVocabulary, safetensors, safetensorsIndex, hfConfig, tokenizerJSON, tokenizerConfig, llama2c,
-        llama2cTokenizer,
+        llama2cTokenizer, serveRequest,
     ]
 
     /// The target called `name` (the `all` list plus `crash-check`), or nil.

@@ -3,7 +3,7 @@
 /// open the reply.
 public enum ChatTemplate {
     /// One turn of a conversation.
-    public struct Message: Sendable {
+    public struct Message: Sendable, Equatable {
         public var role: String
         public var content: String
         public init(role: String, content: String) {

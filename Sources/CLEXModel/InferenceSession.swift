@@ -62,8 +62,32 @@ public final class InferenceSession {
     /// Tokens seen so far.
     public var count: Int { cache.count }
 
+    /// The token ids in the cache, in order.
+    public private(set) var tokens: [Int32] = []
+
     /// Forgets the sequence.
-    public func reset() { cache.reset() }
+    public func reset() {
+        cache.reset()
+        rotation.truncate(to: 0)
+        tokens = []
+    }
+
+    /// Keeps the first `count` tokens of the sequence and forgets the rest, so that other tokens
+    /// can follow the kept prefix (a prompt cache). The rest of a sequence fed after the prefix
+    /// gets the same logits as the whole sequence fed from scratch under `split` prefill (each
+    /// token's keys and values depend only on the tokens before it); under `single`, whose
+    /// rotation depends on how the feed was cut, only up to that choice.
+    public func truncate(to count: Int) {
+        precondition((0...self.count).contains(count), "InferenceSession: cannot keep \(count) of \(self.count) tokens")
+        cache.truncate(to: count)
+        rotation.truncate(to: count)
+        tokens.removeLast(tokens.count - count)
+    }
+
+    /// How many leading tokens of `other` the cache already holds (the longest common prefix).
+    public func commonPrefix(with other: [Int32]) -> Int {
+        zip(tokens, other).prefix { $0 == $1 }.count
+    }
 
     /// Feeds `tokens` after those already seen and returns their logits: [T, V] for `.all` (row
     /// i predicts the token after tokens[i]), [1, V] for `.last` ([0, V] when `tokens` is empty).
@@ -116,6 +140,7 @@ public final class InferenceSession {
                 try body(offset + wanted.lowerBound, logits)
                 delivered = true
             }
+            self.tokens += tokens[offset..<(offset + n)]
             offset += n
             start = cut
         }

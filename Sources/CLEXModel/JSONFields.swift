@@ -22,7 +22,8 @@ public struct JSONFields {
         do {
             parsed = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw ConfigurationError(source: source, key: "(document)", problem: "not valid JSON: \(error.localizedDescription)")
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw ConfigurationError(source: source, key: "(document)", problem: "not valid JSON: \(detail)")
         }
         guard let object = parsed as? [String: Any] else {
             throw ConfigurationError(source: source, key: "(document)", problem: "expected a JSON object at the top level")
@@ -30,7 +31,8 @@ public struct JSONFields {
         self.init(object, source: source)
     }
 
-    func error(_ key: String, _ problem: String) -> ConfigurationError {
+    /// The error for member `key` (prefixed like the others) with `problem`.
+    public func error(_ key: String, _ problem: String) -> ConfigurationError {
         ConfigurationError(source: source, key: prefix + key, problem: problem)
     }
 
@@ -102,6 +104,29 @@ public struct JSONFields {
             }
         }
         return try int(key).map { [$0] }
+    }
+
+    /// An array of objects, or nil when absent/null.
+    public func objects(_ key: String) throws -> [JSONFields]? {
+        guard has(key) else { return nil }
+        guard let a = object[key] as? [Any] else { throw error(key, "expected an array of objects, found \(describe(object[key]))") }
+        return try a.enumerated().map { i, v in
+            guard let o = v as? [String: Any] else { throw error("\(key)[\(i)]", "expected an object, found \(describe(v))") }
+            return JSONFields(o, source: source, prefix: prefix + "\(key)[\(i)].")
+        }
+    }
+
+    /// A string or an array of strings (OpenAI's `stop`), as a list; nil when absent/null.
+    public func strings(_ key: String) throws -> [String]? {
+        guard has(key) else { return nil }
+        if let s = object[key] as? String { return [s] }
+        guard let a = object[key] as? [Any] else {
+            throw error(key, "expected a string or an array of strings, found \(describe(object[key]))")
+        }
+        return try a.enumerated().map { i, v in
+            guard let s = v as? String else { throw error("\(key)[\(i)]", "expected a string, found \(describe(v))") }
+            return s
+        }
     }
 
     /// JSON booleans arrive as NSNumbers of Objective-C type "c" (char); JSON numbers never do.

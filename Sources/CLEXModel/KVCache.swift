@@ -84,6 +84,15 @@ public final class KVCache {
         positions = []
     }
 
+    /// Keeps the first `tokens` cached tokens and forgets the rest (their pages stay committed and
+    /// are overwritten by the next tokens). Exact for every positional method: keys are stored
+    /// un-rotated, so the kept ones take the rotation of whatever context follows.
+    public func truncate(to tokens: Int) {
+        precondition((0...count).contains(tokens), "KVCache: cannot keep \(tokens) of \(count) tokens")
+        count = tokens
+        positions.removeLast(positions.count - tokens)
+    }
+
     /// Token rows of `layer`'s keys (row j at + j·keyRowBytes). Layers are laid out one after the
     /// other, keys then values, each `capacity` rows long; only written rows take memory.
     func keyRows(_ layer: Int) -> UnsafeMutableRawPointer {

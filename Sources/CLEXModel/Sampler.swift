@@ -4,7 +4,7 @@ import Foundation
 /// Picks the next token from a row of logits: greedy, or a seeded draw after temperature,
 /// top-k, top-p (nucleus) and min-p filtering, applied in that order (as HF's `generate`); a
 /// repetition penalty first, when set, as llama.cpp's `--repeat-penalty`.
-public struct Sampler {
+public struct Sampler: Sendable {
     /// 0 means greedy (argmax); otherwise logits are divided by it.
     public var temperature: Float
     /// Keep only the k most likely tokens (0: no limit).
@@ -27,6 +27,9 @@ public struct Sampler {
         self.topP = topP
         generator = SeededGenerator(seed: seed)
     }
+
+    /// Restarts the draws from `seed`.
+    public mutating func reseed(_ seed: UInt64) { generator = SeededGenerator(seed: seed) }
 
     /// Checks the settings; errors name the option.
     public func validate() throws {

@@ -231,7 +231,3 @@ public final class Trainer {
         lastCheckpoint = checkpoint
     }
 }
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
-}

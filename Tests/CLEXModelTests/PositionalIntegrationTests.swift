@@ -38,6 +38,22 @@ import Testing
                 ("longrope", try PositionalConfiguration(model: model, scheme: longRoPE).makeMethod())]
     }
 
+    /// A random model of `layers` layers whose logits depend on positions at O(1): pretraining
+    /// init (std 0.02) makes attention nearly uniform whatever the rotation, so the q/k/v/o and
+    /// head weights are scaled up.
+    static func positionSensitive(layers: Int) -> LlamaModel {
+        let parameters = LlamaParameters(randomFor: model(layers: layers), seed: 3)
+        func scale(_ t: Tensor, _ s: Float) { for i in 0..<t.count { t.pointer[i] *= s } }
+        for layer in parameters.layers {
+            scale(layer.query.floatTensor!, 15)
+            scale(layer.key.floatTensor!, 15)
+            scale(layer.value.floatTensor!, 25)
+            scale(layer.output.floatTensor!, 25)
+        }
+        scale(parameters.outputHead!.floatTensor!, 25)
+        return LlamaModel(configuration: model(layers: layers), parameters: parameters)
+    }
+
     /// Logits of the whole of `tokens` on the tape with the rotation of a context of `length`.
     static func fromScratch(_ method: any PositionalMethod, _ model: LlamaModel, tokens: [Int32], length: Int) throws -> Tensor {
         let tape = Tape()
@@ -72,18 +88,7 @@ import Testing
     @Test("keys rotated as they are read: one layer equals each prefix from scratch; decoding equals segmented prefill",
           arguments: [1, 2])
     func rotationOnRead(layers: Int) throws {
-        // Pretraining init (std 0.02) makes attention nearly uniform whatever the rotation;
-        // larger q/k/v/o and head weights make the logits depend on positions at O(1).
-        let parameters = LlamaParameters(randomFor: Self.model(layers: layers), seed: 3)
-        func scale(_ t: Tensor, _ s: Float) { for i in 0..<t.count { t.pointer[i] *= s } }
-        for layer in parameters.layers {
-            scale(layer.query.floatTensor!, 15)
-            scale(layer.key.floatTensor!, 15)
-            scale(layer.value.floatTensor!, 25)
-            scale(layer.output.floatTensor!, 25)
-        }
-        scale(parameters.outputHead!.floatTensor!, 25)
-        let model = LlamaModel(configuration: Self.model(layers: layers), parameters: parameters)
+        let model = Self.positionSensitive(layers: layers)
         var g = SeededGenerator(seed: 8)
         let tokens = (0..<40).map { _ in Int32.random(in: 0..<40, using: &g) }
         for (name, method) in try Self.methods() {

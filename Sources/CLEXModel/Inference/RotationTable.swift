@@ -48,6 +48,10 @@ final class RotationTable {
         rows = total
     }
 
+    /// Forgets the rows past the first `tokens` (the cache was truncated; rows are recomputed for
+    /// whatever tokens take those places next).
+    func truncate(to tokens: Int) { rows = min(rows, tokens) }
+
     /// Rotates the head vectors of consecutive tokens `tokens` in place: token `tokens.lowerBound
     /// + i` at x + i·heads·d, `heads` vectors of `dimension` elements each, rotate-half order:
     /// (a, b) ← (a·cos − b·sin, b·cos + a·sin) for pairs (j, j + r/2).

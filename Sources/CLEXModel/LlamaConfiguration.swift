@@ -1,9 +1,12 @@
 import CLEXTensor
 import Foundation
 
-/// The architecture of a LLaMA-family model, read from an HF `config.json` (LlamaConfig field
-/// names) or from GGUF `llama.*` metadata.
+/// The architecture of a model of any supported family (`ModelArchitecture`), read from an HF
+/// `config.json` or from GGUF metadata. The LLaMA defaults describe a LLaMA block; the other
+/// families set what differs (norm kind, MLP, biases, residual, rotary part).
 public struct LlamaConfiguration: Sendable, Equatable {
+    /// The family: which block the forward runs and which names the checkpoint uses.
+    public var architecture: ModelArchitecture = .llama
     public var vocabularySize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -11,6 +14,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var headCount: Int
     public var keyValueHeadCount: Int
     public var headDimension: Int
+    /// Leading elements of each head that are rotated: head_dim × `partial_rotary_factor`
+    /// (Phi-2) or `rotary_pct` (GPT-NeoX); the head dimension otherwise.
+    public var rotaryDimension: Int
+    /// ε of the block's normalisations (`rms_norm_eps`, or `layer_norm_eps` for LayerNorm).
     public var rmsNormEpsilon: Float
     /// RoPE base b (`rope_theta`).
     public var ropeTheta: Double
@@ -25,6 +32,11 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var eosTokenIDs: [Int]
     /// The `rope_scaling` object as given (validated by the positional-method parser), as JSON.
     public var ropeScalingJSON: Data?
+    /// The MLP's activation (SwiGLU for the LLaMA block, GELU for Phi-2 and GPT-NeoX).
+    public var activation: MLPActivation = .swiglu
+    /// Whether attention and MLP read the same block input and add to one residual (Phi-2,
+    /// GPT-NeoX's `use_parallel_residual`), rather than one after the other.
+    public var parallelResidual = false
 
     /// A configuration from explicit values (the rest at LLaMA defaults).
     public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -39,6 +51,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         self.headCount = headCount
         self.keyValueHeadCount = keyValueHeadCount ?? headCount
         self.headDimension = headDimension ?? hiddenSize / max(headCount, 1)
+        rotaryDimension = self.headDimension
         self.rmsNormEpsilon = rmsNormEpsilon
         self.ropeTheta = ropeTheta
         self.maxPositionEmbeddings = maxPositionEmbeddings
@@ -64,7 +77,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
         guard headCount % keyValueHeadCount == 0 else {
             throw fail("num_key_value_heads", "\(keyValueHeadCount) must divide num_attention_heads (\(headCount))")
         }
-        guard headDimension % 2 == 0 else { throw fail("head_dim", "rotary embedding needs an even head dimension, found \(headDimension)") }
+        guard rotaryDimension % 2 == 0, rotaryDimension >= 2, rotaryDimension <= headDimension else {
+            let key = rotaryDimension == headDimension ? "head_dim" : "partial_rotary_factor"
+            throw fail(key, "the rotary part of a head must be even, at least 2 and at most head_dim (\(headDimension)), found \(rotaryDimension)")
+        }
         guard rmsNormEpsilon > 0, rmsNormEpsilon.isFinite else { throw fail("rms_norm_eps", "expected a positive number, found \(rmsNormEpsilon)") }
         guard ropeTheta > 1, ropeTheta.isFinite else { throw fail("rope_theta", "expected a number > 1, found \(ropeTheta)") }
         for id in eosTokenIDs + (bosTokenID.map { [$0] } ?? []) where id < 0 || id >= vocabularySize {
@@ -72,11 +88,8 @@ public struct LlamaConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Number of parameters (weights) of the model.
+    /// Number of parameters (weights and biases) of the model.
     public var parameterCount: Int {
-        let attention = hiddenSize * headDimension * (2 * headCount + 2 * keyValueHeadCount)
-        let mlp = 3 * hiddenSize * intermediateSize
-        let perLayer = attention + mlp + 2 * hiddenSize
-        return vocabularySize * hiddenSize * (tieWordEmbeddings ? 1 : 2) + layerCount * perLayer + hiddenSize
+        CheckpointNames.slots(for: self).reduce(0) { $0 + CheckpointNames.shape($1, self).reduce(1, *) }
     }
 }

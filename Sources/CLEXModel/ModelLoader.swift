@@ -125,21 +125,39 @@ public enum ModelLoader {
     }
 
     /// Reads every parameter, checking names and shapes against `config`: matrices as stored
-    /// (their bytes in the mapped file where the format keeps them as they are), norms as
-    /// Float32.
+    /// (their bytes in the mapped file where the format keeps them as they are), norms and
+    /// biases as Float32. A slot that is part of a fused tensor (GPT-NeoX's q/k/v) is cut out of
+    /// it.
     static func readParameters(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
                                scheme: CheckpointNames.Scheme) throws -> LlamaParameters {
         try checkShapes(checkpoint, config, scheme: scheme)
-        let parameters = try LlamaParameters(layers: config.layerCount, tied: config.tieWordEmbeddings) { slot in
-            let name = CheckpointNames.name(slot, scheme)
+        let architecture = config.architecture
+        let parameters = try LlamaParameters(configuration: config) { slot in
+            let name = CheckpointNames.name(slot, scheme, architecture)
+            guard let part = CheckpointNames.fusedPart(slot, scheme, architecture) else {
+                switch CheckpointNames.role(slot) {
+                case .norm, .bias: return Weight(try checkpoint.tensor(name))
+                case .matrix: return try checkpoint.weight(name)
+                }
+            }
+            let rows = part.rows(heads: config.keyValueHeadCount, headRows: config.headDimension)
             switch CheckpointNames.role(slot) {
-            case .norm: return Weight(try checkpoint.tensor(name))
-            case .matrix: return try checkpoint.weight(name)
+            case .matrix: return try checkpoint.weight(name).selectingRows(rows)
+            case .norm, .bias:
+                let whole = try checkpoint.tensor(name)
+                return Weight(try Tensor(shape: [rows.count], values: rows.map { whole.pointer[$0] }))
             }
         }
         // Mapped matrices become resident as they are read: refuse a model that cannot stay in memory.
         try MemoryBudget.require(parameters.byteCount, for: "the weights of \(checkpoint.path)")
         return parameters
+    }
+
+    /// The stored shape of the tensor that holds `slot`: the slot's own, or the fused tensor's.
+    static func storedShape(_ slot: CheckpointNames.Slot, _ config: LlamaConfiguration, scheme: CheckpointNames.Scheme) -> [Int] {
+        var shape = CheckpointNames.shape(slot, config)
+        if let part = CheckpointNames.fusedPart(slot, scheme, config.architecture) { shape[0] *= part.count }
+        return shape
     }
 
     /// Throws the loader's error for the first expected tensor that is missing or misshapen.
@@ -150,12 +168,12 @@ public enum ModelLoader {
         let stored = checkpoint.tensorNames.count
         guard config.layerCount <= stored else {
             throw ModelLoadError("\(checkpoint.path): the configuration's layer count \(config.layerCount) "
-                + "(\(scheme == .gguf ? "llama.block_count" : "num_hidden_layers")) needs "
-                + "\(CheckpointNames.LayerSlot.allCases.count) tensors per layer, but the checkpoint holds \(stored) tensors")
+                + "(\(scheme == .gguf ? "\(config.architecture.ggufName).block_count" : "num_hidden_layers")) needs "
+                + "\(CheckpointNames.layerSlots(config.architecture).count) tensors per layer, but the checkpoint holds \(stored) tensors")
         }
-        for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
-            let name = CheckpointNames.name(slot, scheme)
-            let expected = CheckpointNames.shape(slot, config)
+        for slot in CheckpointNames.slots(for: config) {
+            let name = CheckpointNames.name(slot, scheme, config.architecture)
+            let expected = storedShape(slot, config, scheme: scheme)
             guard checkpoint.contains(name) else {
                 throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
             }

@@ -12,6 +12,9 @@ public enum ModelWriter {
         // The writer holds every tensor in Float32 until the file is written.
         try MemoryBudget.require(4 * model.configuration.parameterCount,
                                  for: "writing \(model.configuration.parameterCount) parameters as Float32")
+        guard model.configuration.architecture == .llama else {
+            throw ModelLoadError("writing a \(model.configuration.architecture.modelType) checkpoint is not supported yet (llama only)")
+        }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let hf = model.withRotaryLayout(.rotateHalf)
         let c = hf.configuration

@@ -15,16 +15,31 @@ struct TapeBackend: ModelBackend {
 
     func embed(_ tokens: [Int32], table: Variable) -> Variable { table.embedding(ids: tokens) }
 
-    func rmsNorm(_ x: Variable, weight: Variable, epsilon: Float) -> Variable { x.rmsNorm(weight: weight, epsilon: epsilon) }
+    func normalize(_ x: Variable, _ n: Normalization<Variable>) -> Variable {
+        guard let bias = n.bias else { return x.rmsNorm(weight: n.weight, epsilon: n.epsilon) }
+        return x.layerNorm(weight: n.weight, bias: bias, epsilon: n.epsilon)
+    }
 
-    func project(_ x: Variable, _ weights: [Variable]) -> [Variable] { weights.map { x.matmul($0, transposeB: true) } }
+    func project(_ x: Variable, _ weights: [Variable], biases: [Variable?]) -> [Variable] {
+        zip(weights, biases).map { w, b in
+            let y = x.matmul(w, transposeB: true)
+            return b.map { y + $0 } ?? y
+        }
+    }
 
-    func linear(_ x: Variable, _ weight: Variable, adding residual: Variable) -> Variable {
-        residual + x.matmul(weight, transposeB: true)
+    func linear(_ x: Variable, _ weight: Variable, bias: Variable?, adding residual: Variable) -> Variable {
+        let y = x.matmul(weight, transposeB: true)
+        return residual + (bias.map { y + $0 } ?? y)
     }
 
     func gatedUnits(_ x: Variable, gate: Variable, up: Variable) -> Variable {
         x.matmul(gate, transposeB: true).swiglu(x.matmul(up, transposeB: true))
+    }
+
+    func activatedUnits(_ x: Variable, _ weight: Variable, bias: Variable?, activation: MLPActivation) -> Variable {
+        guard case .gelu(let approximation) = activation else { preconditionFailure("activatedUnits: \(activation) is gated") }
+        let y = x.matmul(weight, transposeB: true)
+        return (bias.map { y + $0 } ?? y).gelu(approximation: approximation)
     }
 
     func rotate(_ x: Variable, heads: Int) -> Variable {
@@ -32,7 +47,7 @@ struct TapeBackend: ModelBackend {
         let t = tokensPerSequence
         return x.reshaped([batch, t, heads, shape.headDimension])
             .rope(positions: positions.positions, frequencies: r.frequencies, attentionFactor: r.attentionFactor,
-                  layout: shape.layout)
+                  layout: shape.layout, rotaryDim: shape.rotaryDimension)
             .reshaped([batch * t, heads * shape.headDimension])
     }
 
@@ -49,7 +64,8 @@ struct TapeBackend: ModelBackend {
             .reshaped([batch * t, shape.queryHeads * d])
     }
 
-    func logits(_ x: Variable, norm: Variable, epsilon: Float, head: Variable) -> Variable {
-        x.rmsNorm(weight: norm, epsilon: epsilon).matmul(head, transposeB: true)
+    func logits(_ x: Variable, norm: Normalization<Variable>, head: Variable, headBias: Variable?) -> Variable {
+        let y = normalize(x, norm).matmul(head, transposeB: true)
+        return headBias.map { y + $0 } ?? y
     }
 }

@@ -108,7 +108,7 @@ extension PositionalConfiguration {
 
         // Rotary dimension: int(head_dim × partial_rotary_factor) (HF).
         var dimensionKey = "head_dim"
-        var rotary = model.headDimension
+        var rotary = model.rotaryDimension
         for (fields, name) in [(top, "partial_rotary_factor"), (rope, prefix + "partial_rotary_factor")] {
             if let factor = try fields.double("partial_rotary_factor") {
                 guard factor > 0 && factor <= 1 else { throw fail(name, "expected a number in (0, 1], found \(factor)") }

@@ -103,18 +103,26 @@ public struct Weight: @unchecked Sendable {
     /// The same elements with rows reordered: row i of the result is row `order[i]` of this one
     /// (a copy, in the same type).
     public func permutingRows(_ order: [Int]) -> Weight {
-        requireArgument(order.count == rows && order.allSatisfy { $0 >= 0 && $0 < rows },
-                        "permutingRows: an order of \(order.count) rows for \(rows)")
+        requireArgument(order.count == rows, "permutingRows: an order of \(order.count) rows for \(rows)")
+        return selectingRows(order)
+    }
+
+    /// Rows `selection` of this matrix, in that order (a copy, in the same type): e.g. the query
+    /// part of a fused q/k/v projection.
+    public func selectingRows(_ selection: [Int]) -> Weight {
+        requireArgument(shape.count == 2 && selection.allSatisfy { $0 >= 0 && $0 < rows },
+                        "selectingRows: rows \(selection.min() ?? 0)...\(selection.max() ?? 0) of a matrix of \(rows) rows")
+        let selected = [selection.count, columns]
         if let t = floatTensor {
-            let out = Tensor(zeros: shape)
-            for (i, r) in order.enumerated() { (out.pointer + i * columns).update(from: t.pointer + r * columns, count: columns) }
+            let out = Tensor(zeros: selected)
+            for (i, r) in selection.enumerated() { (out.pointer + i * columns).update(from: t.pointer + r * columns, count: columns) }
             return Weight(out)
         }
-        let buffer = OwnedBytes(count: byteCount)
-        for (i, r) in order.enumerated() {
+        let buffer = OwnedBytes(count: selection.count * bytesPerRow)
+        for (i, r) in selection.enumerated() {
             (buffer.base + i * bytesPerRow).copyMemory(from: bytes + r * bytesPerRow, byteCount: bytesPerRow)
         }
-        return try! Weight(type: type, shape: shape, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+        return try! Weight(type: type, shape: selected, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
                            owner: buffer)
     }
 }

@@ -11,8 +11,8 @@ golden.json beside it:
 - "prompt", "greedy": `model.generate(prompt, do_sample=False, max_new_tokens=8)` — the prompt
   is read in one call, then one token per call (t follows the context).
 
-Families: Phi-2 with CLEX (the CLEX reference's CLEX/phi2/modeling_phi2_clex.py, nonzero ODE
-weights), GPT-NeoX with parallel and with sequential residual, Mistral (transformers 4.36.2).
+Families: Phi-2 and Mixtral with CLEX (the CLEX reference's CLEX/phi2/modeling_phi2_clex.py and
+CLEX/mixtral/modeling_mixtral_clex.py, nonzero ODE weights), GPT-NeoX with parallel and with sequential residual, Mistral (transformers 4.36.2).
 L = 16, CLEX max_factor 4, so lengths past 16 have t > 1.
 
     python3 -m venv venv && venv/bin/pip install torch transformers==4.36.2 safetensors torchdiffeq
@@ -40,7 +40,9 @@ def reference_classes(root):
     sys.path.insert(0, root)
     from CLEX.phi2.configuration_phi2_clex import CLEXPhiConfig
     from CLEX.phi2.modeling_phi2_clex import PhiForCausalLM
-    return CLEXPhiConfig, PhiForCausalLM
+    from CLEX.mixtral.configuration_mixtral_clex import MixtralConfig
+    from CLEX.mixtral.modeling_mixtral_clex import MixtralForCausalLM
+    return CLEXPhiConfig, PhiForCausalLM, MixtralConfig, MixtralForCausalLM
 
 
 def randomize(model, seed):
@@ -85,7 +87,7 @@ def save(name, model, seed):
 
 
 def main():
-    CLEXPhiConfig, PhiForCausalLM = reference_classes(sys.argv[1])
+    CLEXPhiConfig, PhiForCausalLM, CLEXMixtralConfig, MixtralForCausalLM = reference_classes(sys.argv[1])
     torch.manual_seed(0)
     common = dict(vocab_size=V, hidden_size=E, intermediate_size=FFN, num_hidden_layers=LAYERS,
                   num_attention_heads=HEADS, max_position_embeddings=L, bos_token_id=None, eos_token_id=256,
@@ -99,6 +101,20 @@ def main():
         down.copy_(torch.randn(down.shape, generator=torch.Generator().manual_seed(9)) * 0.05)
         phi.model.clex_layer.freq_cached = None
     save("phi2-clex", phi, 1)
+
+    # The reference's MixtralConfig takes every field as a keyword (it has no defaults of its
+    # own): transformers' MixtralConfig supplies them.
+    fields = transformers.MixtralConfig(**dict(common, intermediate_size=32), num_key_value_heads=1, num_local_experts=4,
+                                        num_experts_per_tok=2, sliding_window=4096, rms_norm_eps=1e-5).to_dict()
+    for key in ["model_type", "transformers_version", "architectures"]:
+        fields.pop(key, None)
+    mixtral = MixtralForCausalLM(CLEXMixtralConfig(**fields, rope_scaling=dict(CLEX, param_factor=2)))
+    randomize(mixtral, 5)
+    with torch.no_grad():
+        down = mixtral.model.clex_layer.proj_func.ode_down_proj
+        down.copy_(torch.randn(down.shape, generator=torch.Generator().manual_seed(10)) * 0.05)
+        mixtral.model.clex_layer.freq_cached = None
+    save("mixtral-clex", mixtral, 5)
 
     for name, parallel in [("gptneox", True), ("gptneox-sequential", False)]:
         neox = transformers.GPTNeoXForCausalLM(transformers.GPTNeoXConfig(

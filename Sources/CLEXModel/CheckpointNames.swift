@@ -1,4 +1,5 @@
 import CLEXTensor
+import Foundation
 
 /// The one description of a model's weights: for every slot its role and shape, and per family
 /// (`FamilyNames`, in each `Families/` file) its checkpoint names — HF (`model.layers.N.…`, used
@@ -13,9 +14,13 @@ public enum CheckpointNames {
     }
 
     /// A weight inside one transformer block. Which ones a block has depends on its family.
-    public enum LayerSlot: Int, CaseIterable, Sendable {
+    public enum LayerSlot: CaseIterable, Sendable {
         case attentionNorm, attentionNormBias, query, queryBias, key, keyBias, value, valueBias, output, outputBias
         case mlpNorm, mlpNormBias, gate, up, upBias, down, downBias
+        /// A sparse mixture of experts (Mixtral): the router [n, E] and every expert's SwiGLU
+        /// matrices stacked by rows (gate and up [n·F, E], down [n·E, F]), as llama.cpp's
+        /// `ffn_*_exps` tensors hold them.
+        case router, expertGate, expertUp, expertDown
     }
 
     /// What a weight does, which decides how it is stored and trained.
@@ -43,7 +48,7 @@ public enum CheckpointNames {
         case .layer(_, let s):
             switch s {
             case .attentionNorm, .mlpNorm: .norm
-            case .query, .key, .value, .output, .gate, .up, .down: .matrix
+            case .query, .key, .value, .output, .gate, .up, .down, .router, .expertGate, .expertUp, .expertDown: .matrix
             case .attentionNormBias, .queryBias, .keyBias, .valueBias, .outputBias, .mlpNormBias, .upBias, .downBias: .bias
             }
         }
@@ -68,12 +73,16 @@ public enum CheckpointNames {
             case .gate, .up: return [f, e]
             case .upBias: return [f]
             case .down: return [e, f]
+            case .router: return [c.expertCount, e]
+            case .expertGate, .expertUp: return [c.expertCount * f, e]
+            case .expertDown: return [c.expertCount * e, f]
             }
         }
     }
 
     /// The checkpoint name of `slot` under `scheme` for a model of family `architecture` (for a
-    /// fused slot, the name of the tensor it is part of).
+    /// fused slot, the name of the tensor it is part of; for a slot stored as one tensor per
+    /// expert, the names with "{e}" standing for the expert's number).
     public static func name(_ slot: Slot, _ scheme: Scheme, _ architecture: ModelArchitecture = .llama) -> String {
         let entry = FamilyNames.of(architecture).entry(slot)
         precondition(entry != nil, "CheckpointNames: \(architecture) has no \(slot)")
@@ -85,6 +94,14 @@ public enum CheckpointNames {
     static func fusedPart(_ slot: Slot, _ scheme: Scheme, _ architecture: ModelArchitecture) -> FusedPart? {
         guard let entry = FamilyNames.of(architecture).entry(slot) else { return nil }
         return scheme == .huggingFace ? entry.huggingFacePart : entry.ggufPart
+    }
+
+    /// The names of the per-expert tensors that hold `slot` (HF Mixtral's `experts.N.w1`, …),
+    /// or nil when one tensor holds it.
+    static func expertNames(_ slot: Slot, _ scheme: Scheme, _ c: LlamaConfiguration) -> [String]? {
+        let pattern = name(slot, scheme, c.architecture)
+        guard pattern.contains("{e}") else { return nil }
+        return (0..<c.expertCount).map { pattern.replacingOccurrences(of: "{e}", with: "\($0)") }
     }
 
     /// Every slot of a LLaMA model with `layers` blocks (the output head only when untied).
@@ -174,6 +191,7 @@ struct FamilyNames: Sendable {
         case .qwen2: qwen2
         case .phi2: phi2
         case .gptNeoX: gptNeoX
+        case .mixtral: mixtral
         }
     }
 }

@@ -20,6 +20,8 @@ extension LlamaConfiguration {
         // GPT-NeoX
         "rotary_pct", "rotary_emb_base", "use_parallel_residual", "hidden_dropout", "classifier_dropout",
         "layer_norm_epsilon",
+        // Mixtral
+        "num_local_experts", "num_experts_per_tok", "router_aux_loss_coef", "output_router_logits", "router_jitter_noise",
     ]
 
     /// Parses an HF config.json of any supported `model_type` (absent: llama). Features this
@@ -74,6 +76,10 @@ extension LlamaConfiguration {
                   ropeScalingJSON: nil)
         self.architecture = architecture
         self.activation = activation
+        if architecture == .mixtral {
+            expertCount = try f.int("num_local_experts") ?? 8
+            expertsPerToken = try f.int("num_experts_per_tok") ?? 2
+        }
         let parallel = try f.bool("use_parallel_residual") ?? true
         parallelResidual = architecture == .phi2 || (architecture == .gptNeoX && parallel)
         // The rotated part of each head: int(head_dim × factor), as HF's Phi and GPT-NeoX

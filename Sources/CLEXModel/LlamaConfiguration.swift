@@ -34,6 +34,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var ropeScalingJSON: Data?
     /// The MLP's activation (SwiGLU for the LLaMA block, GELU for Phi-2 and GPT-NeoX).
     public var activation: MLPActivation = .swiglu
+    /// Experts of a sparse-mixture MLP (Mixtral `num_local_experts`); 0 for a dense MLP.
+    public var expertCount = 0
+    /// Experts each token is routed to (Mixtral `num_experts_per_tok`).
+    public var expertsPerToken = 0
     /// Whether attention and MLP read the same block input and add to one residual (Phi-2,
     /// GPT-NeoX's `use_parallel_residual`), rather than one after the other.
     public var parallelResidual = false
@@ -80,6 +84,12 @@ public struct LlamaConfiguration: Sendable, Equatable {
         guard rotaryDimension % 2 == 0, rotaryDimension >= 2, rotaryDimension <= headDimension else {
             let key = rotaryDimension == headDimension ? "head_dim" : "partial_rotary_factor"
             throw fail(key, "the rotary part of a head must be even, at least 2 and at most head_dim (\(headDimension)), found \(rotaryDimension)")
+        }
+        if architecture == .mixtral {
+            guard expertCount >= 1, expertCount <= 1024 else { throw fail("num_local_experts", "expected 1 … 1024 experts, found \(expertCount)") }
+            guard expertsPerToken >= 1, expertsPerToken <= expertCount else {
+                throw fail("num_experts_per_tok", "expected 1 … \(expertCount) (num_local_experts), found \(expertsPerToken)")
+            }
         }
         guard rmsNormEpsilon > 0, rmsNormEpsilon.isFinite else { throw fail("rms_norm_eps", "expected a positive number, found \(rmsNormEpsilon)") }
         guard ropeTheta > 1, ropeTheta.isFinite else { throw fail("rope_theta", "expected a number > 1, found \(ropeTheta)") }

@@ -25,6 +25,7 @@ public struct LlamaModel: Sendable {
             case .llama, .mistral, .qwen2: x = llamaBlock(backend, x, layer: i, layer)
             case .phi2: x = phi2Block(backend, x, layer: i, layer)
             case .gptNeoX: x = gptNeoXBlock(backend, x, layer: i, layer)
+            case .mixtral: x = mixtralBlock(backend, x, layer: i, layer)
             }
         }
         return backend.logits(x, norm: Normalization(weight: w.finalNorm, bias: w.finalNormBias, epsilon: c.rmsNormEpsilon),

@@ -6,13 +6,35 @@ import CLEXTensor
 /// (`CheckpointNames.layerSlots`); the accessors of absent ones are nil (optional ones) or a
 /// precondition failure (those every family has).
 public struct LlamaLayerWeights<W> {
-    private var storage: [W?]
+    // One optional stored property per slot. An array of optionals indexed by slot crashed
+    // release builds (Swift 6.3: a bad pointer read in `slots` when the trainer copied a model
+    // made in another module; the cause was not pinned down, the stored properties avoid it).
+    private var attentionNormSlot: W?
+    private var attentionNormBiasSlot: W?
+    private var querySlot: W?
+    private var queryBiasSlot: W?
+    private var keySlot: W?
+    private var keyBiasSlot: W?
+    private var valueSlot: W?
+    private var valueBiasSlot: W?
+    private var outputSlot: W?
+    private var outputBiasSlot: W?
+    private var mlpNormSlot: W?
+    private var mlpNormBiasSlot: W?
+    private var gateSlot: W?
+    private var upSlot: W?
+    private var upBiasSlot: W?
+    private var downSlot: W?
+    private var downBiasSlot: W?
+    private var routerSlot: W?
+    private var expertGateSlot: W?
+    private var expertUpSlot: W?
+    private var expertDownSlot: W?
 
     /// A block holding `slots`, the weight in each being `make(slot)`, made in the order given.
     public init<E: Error>(slots: [CheckpointNames.LayerSlot],
                           _ make: (CheckpointNames.LayerSlot) throws(E) -> W) throws(E) {
-        storage = Array(repeating: nil, count: CheckpointNames.LayerSlot.allCases.count)
-        for slot in slots { storage[slot.rawValue] = try make(slot) }
+        for slot in slots { self[slot] = try make(slot) }
     }
 
     /// A LLaMA block whose weight in each slot is `make(slot)`, made in slot order.
@@ -22,15 +44,63 @@ public struct LlamaLayerWeights<W> {
 
     /// The weight in `slot` (nil when the block has none).
     public subscript(slot: CheckpointNames.LayerSlot) -> W? {
-        get { storage[slot.rawValue] }
-        set { storage[slot.rawValue] = newValue }
+        get {
+            switch slot {
+            case .attentionNorm: attentionNormSlot
+            case .attentionNormBias: attentionNormBiasSlot
+            case .query: querySlot
+            case .queryBias: queryBiasSlot
+            case .key: keySlot
+            case .keyBias: keyBiasSlot
+            case .value: valueSlot
+            case .valueBias: valueBiasSlot
+            case .output: outputSlot
+            case .outputBias: outputBiasSlot
+            case .mlpNorm: mlpNormSlot
+            case .mlpNormBias: mlpNormBiasSlot
+            case .gate: gateSlot
+            case .up: upSlot
+            case .upBias: upBiasSlot
+            case .down: downSlot
+            case .downBias: downBiasSlot
+            case .router: routerSlot
+            case .expertGate: expertGateSlot
+            case .expertUp: expertUpSlot
+            case .expertDown: expertDownSlot
+            }
+        }
+        set {
+            switch slot {
+            case .attentionNorm: attentionNormSlot = newValue
+            case .attentionNormBias: attentionNormBiasSlot = newValue
+            case .query: querySlot = newValue
+            case .queryBias: queryBiasSlot = newValue
+            case .key: keySlot = newValue
+            case .keyBias: keyBiasSlot = newValue
+            case .value: valueSlot = newValue
+            case .valueBias: valueBiasSlot = newValue
+            case .output: outputSlot = newValue
+            case .outputBias: outputBiasSlot = newValue
+            case .mlpNorm: mlpNormSlot = newValue
+            case .mlpNormBias: mlpNormBiasSlot = newValue
+            case .gate: gateSlot = newValue
+            case .up: upSlot = newValue
+            case .upBias: upBiasSlot = newValue
+            case .down: downSlot = newValue
+            case .downBias: downBiasSlot = newValue
+            case .router: routerSlot = newValue
+            case .expertGate: expertGateSlot = newValue
+            case .expertUp: expertUpSlot = newValue
+            case .expertDown: expertDownSlot = newValue
+            }
+        }
     }
 
     /// The slots present, in slot order.
-    public var slots: [CheckpointNames.LayerSlot] { CheckpointNames.LayerSlot.allCases.filter { storage[$0.rawValue] != nil } }
+    public var slots: [CheckpointNames.LayerSlot] { CheckpointNames.LayerSlot.allCases.filter { self[$0] != nil } }
 
     private func required(_ slot: CheckpointNames.LayerSlot) -> W {
-        guard let w = storage[slot.rawValue] else { preconditionFailure("this block has no \(slot) weight") }
+        guard let w = self[slot] else { preconditionFailure("this block has no \(slot) weight") }
         return w
     }
 
@@ -43,6 +113,10 @@ public struct LlamaLayerWeights<W> {
     public var gate: W { get { required(.gate) } set { self[.gate] = newValue } }                            // [F, E]
     public var up: W { get { required(.up) } set { self[.up] = newValue } }                                  // [F, E]
     public var down: W { get { required(.down) } set { self[.down] = newValue } }                            // [E, F]
+    public var router: W { get { required(.router) } set { self[.router] = newValue } }                      // [n, E]
+    public var expertGate: W { get { required(.expertGate) } set { self[.expertGate] = newValue } }          // [n·F, E]
+    public var expertUp: W { get { required(.expertUp) } set { self[.expertUp] = newValue } }                // [n·F, E]
+    public var expertDown: W { get { required(.expertDown) } set { self[.expertDown] = newValue } }          // [n·E, F]
 }
 
 /// All weights of a model in representation `W`.
@@ -57,39 +131,28 @@ public struct LlamaWeightSet<W> {
     /// [V]; Phi-2 only.
     public var outputHeadBias: W?
 
-    /// A model with every slot in `slots` (`CheckpointNames.slots(for:)`), the weight in each
-    /// being `value(slot)`, made in the order given.
+    /// A model with every slot in `slots` (`CheckpointNames.slots(for:)`: the embedding and the
+    /// final norm always), the weight in each being `value(slot)`, made in checkpoint order.
     public init<E: Error>(slots: [CheckpointNames.Slot], _ value: (CheckpointNames.Slot) throws(E) -> W) throws(E) {
-        var layerSlots: [Int: [CheckpointNames.LayerSlot]] = [:]
-        var top: [CheckpointNames.Slot: W] = [:]
-        var layerCount = 0
-        for slot in slots {
-            if case .layer(let i, let s) = slot { layerSlots[i, default: []].append(s); layerCount = max(layerCount, i + 1) }
+        var layerSlots: [[CheckpointNames.LayerSlot]] = []
+        for case .layer(let i, let s) in slots {
+            while layerSlots.count <= i { layerSlots.append([]) }
+            layerSlots[i].append(s)
         }
+        embedding = try value(.embedding)
         // Typed throws and a loop: with `rethrows` and `(0..<n).map`, an error thrown by a layer's
         // weight was lost in release builds (Swift 6.3) and the half-made layer used (a segfault
         // found by `clex fuzz gguf`; the fuzz RegressionTests cover it).
         var made: [LlamaLayerWeights<W>] = []
-        made.reserveCapacity(layerCount)
-        var next = 0
-        for slot in slots {
-            switch slot {
-            case .layer(let i, _):
-                guard i == next else { continue }
-                made.append(try LlamaLayerWeights(slots: layerSlots[i] ?? []) { (s) throws(E) -> W in try value(.layer(i, s)) })
-                next += 1
-            default:
-                top[slot] = try value(slot)
-            }
+        made.reserveCapacity(layerSlots.count)
+        for i in 0..<layerSlots.count {
+            made.append(try LlamaLayerWeights(slots: layerSlots[i]) { (s) throws(E) -> W in try value(.layer(i, s)) })
         }
         layers = made
-        guard let embedding = top[.embedding], let finalNorm = top[.finalNorm] else {
-            preconditionFailure("LlamaWeightSet: the slots \(slots) lack the embedding or the final norm")
-        }
-        (self.embedding, self.finalNorm) = (embedding, finalNorm)
-        finalNormBias = top[.finalNormBias]
-        outputHead = top[.outputHead]
-        outputHeadBias = top[.outputHeadBias]
+        finalNorm = try value(.finalNorm)
+        finalNormBias = slots.contains(.finalNormBias) ? try value(.finalNormBias) : nil
+        outputHead = slots.contains(.outputHead) ? try value(.outputHead) : nil
+        outputHeadBias = slots.contains(.outputHeadBias) ? try value(.outputHeadBias) : nil
     }
 
     /// A LLaMA model with `layers` blocks whose weight in each slot is `value(slot)` (the output
@@ -163,7 +226,7 @@ extension LlamaWeightSet where W == Weight {
             switch (CheckpointNames.role(slot), slot) {
             case (.norm, _): return Weight(Tensor(shape: shape, repeating: 1))
             case (.bias, _): return Weight(Tensor(zeros: shape))
-            case (.matrix, .layer(_, .output)), (.matrix, .layer(_, .down)):
+            case (.matrix, .layer(_, .output)), (.matrix, .layer(_, .down)), (.matrix, .layer(_, .expertDown)):
                 return Weight(Tensor.randomNormal(shape, std: residualStd, generator: &rng))
             case (.matrix, _): return Weight(Tensor.randomNormal(shape, std: std, generator: &rng))
             }

@@ -7,6 +7,8 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     /// LLaMA and the decoders that share its block (RMSNorm, SwiGLU, sequential residual):
     /// Mistral, and Qwen2 (q/k/v biases).
     case llama, mistral, qwen2
+    /// Mixtral: the LLaMA block with a sparse mixture of SwiGLU experts for its MLP.
+    case mixtral
     /// Phi-2: one LayerNorm feeding parallel attention and a GELU MLP, biases everywhere,
     /// partial rotary, an LM-head bias.
     case phi2
@@ -17,17 +19,18 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     /// HF `model_type`.
     public var modelType: String {
         switch self {
-        case .llama, .mistral, .qwen2: rawValue
+        case .llama, .mistral, .qwen2, .mixtral: rawValue
         case .phi2: "phi"
         case .gptNeoX: "gpt_neox"
         }
     }
 
     /// GGUF `general.architecture` (llama.cpp: LLM_ARCH_LLAMA "llama", LLM_ARCH_PHI2 "phi2",
-    /// LLM_ARCH_GPTNEOX "gptneox", LLM_ARCH_QWEN2 "qwen2"; Mistral GGUFs say "llama").
+    /// LLM_ARCH_GPTNEOX "gptneox", LLM_ARCH_QWEN2 "qwen2"; Mistral and Mixtral GGUFs say "llama",
+    /// a Mixtral one with `llama.expert_count`).
     public var ggufName: String {
         switch self {
-        case .llama, .mistral: "llama"
+        case .llama, .mistral, .mixtral: "llama"
         case .qwen2: "qwen2"
         case .phi2: "phi2"
         case .gptNeoX: "gptneox"
@@ -39,6 +42,7 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
         switch self {
         case .llama: "LlamaForCausalLM"
         case .mistral: "MistralForCausalLM"
+        case .mixtral: "MixtralForCausalLM"
         case .qwen2: "Qwen2ForCausalLM"
         case .phi2: "PhiForCausalLM"
         case .gptNeoX: "GPTNeoXForCausalLM"
@@ -53,7 +57,7 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
 
     /// The family of GGUF `general.architecture` `name`, or nil.
     public init?(ggufName name: String) {
-        guard let a = Self.allCases.first(where: { $0.ggufName == name && $0 != .mistral }) else { return nil }
+        guard let a = Self.allCases.first(where: { $0.ggufName == name }) else { return nil }
         self = a
     }
 
@@ -61,11 +65,11 @@ public enum ModelArchitecture: String, Sendable, CaseIterable {
     public static var supportedModelTypes: String { allCases.map { "\"\($0.modelType)\"" }.joined(separator: ", ") }
     /// The accepted GGUF architectures, for error messages.
     public static var supportedGGUFNames: String {
-        allCases.filter { $0 != .mistral }.map { "\"\($0.ggufName)\"" }.joined(separator: ", ")
+        Array(Set(allCases.map(\.ggufName))).sorted().map { "\"\($0)\"" }.joined(separator: ", ")
     }
 
     /// Whether the block is LLaMA's (RMSNorm, SwiGLU MLP, no LayerNorm).
-    public var isLlamaBlock: Bool { self == .llama || self == .mistral || self == .qwen2 }
+    public var isLlamaBlock: Bool { self == .llama || self == .mistral || self == .qwen2 || self == .mixtral }
 }
 
 /// The activation of an MLP: LLaMA's gated SiLU units, or GELU on one up-projection.

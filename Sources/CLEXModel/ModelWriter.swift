@@ -33,8 +33,18 @@ extension ModelWriter {
     /// Writes `model` with its positional method as an HF checkpoint the PyTorch CLEX code and HF
     /// tools load: `config.json` carries the method's `rope_scaling` (and `log_scale`), and a CLEX
     /// method's learned tensors (`model.clex_layer.*`) join the weights.
+    ///
+    /// A CLEX checkpoint also gets `auto_map` and the two modules it names
+    /// (`ReferenceClasses`), so `AutoModelForCausalLM.from_pretrained(dir, trust_remote_code=True)`
+    /// builds the reference's model where the reference package is importable.
     public static func saveHF(_ model: LlamaModel, positional: any PositionalMethod, to directory: String) throws {
         let learned = positional.learnedParameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        try saveHF(model, to: directory, extraTensors: learned, extraConfig: try positional.configuration.hfConfigMembers())
+        var config = try positional.configuration.hfConfigMembers()
+        let clex: Bool
+        if case .clex = positional.configuration.scheme { clex = true } else { clex = false }
+        let autoMap = clex ? ReferenceClasses.autoMap(model.configuration.architecture) : nil
+        if let autoMap { config["auto_map"] = autoMap }
+        try saveHF(model, to: directory, extraTensors: learned, extraConfig: config)
+        if autoMap != nil { try ReferenceClasses.writeModules(model.configuration.architecture, into: directory) }
     }
 }

@@ -205,7 +205,7 @@ public final class Trainer {
             switch s {
             case .attentionNorm, .attentionNormBias, .mlpNorm, .mlpNormBias: part = "norms"
             case .query, .queryBias, .key, .keyBias, .value, .valueBias, .output, .outputBias: part = "attention"
-            case .gate, .up, .upBias, .down, .downBias: part = "mlp"
+            case .gate, .up, .upBias, .down, .downBias, .router, .expertGate, .expertUp, .expertDown: part = "mlp"
             }
         }
         return !options.frozen.contains(part)

@@ -36,7 +36,7 @@ import Testing
         ("\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\"", "'hidden_act': \"gelu\" is not supported for llama (supported: \"silu\" (SwiGLU))"),
         ("\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": -1", "'rms_norm_eps': expected a positive number"),
         ("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": 1", "'tie_word_embeddings': expected true or false"),
-        ("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"", "'model_type': unsupported model type \"gpt2\" (supported: \"llama\", \"mistral\", \"qwen2\", \"phi\", \"gpt_neox\")"),
+        ("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"", "'model_type': unsupported model type \"gpt2\" (supported: \"llama\", \"mistral\", \"qwen2\", \"mixtral\", \"phi\", \"gpt_neox\")"),
     ])
     func refuses(from: String, to: String, message: String) {
         let text = Self.smol.replacingOccurrences(of: from, with: to)

@@ -30,6 +30,9 @@ public protocol ModelBackend {
     func gatedUnits(_ x: Value, gate: Parameter, up: Parameter) -> Value
     /// act(x·Wᵀ + bias): the units of a dense MLP (`activation` is not `.swiglu`).
     func activatedUnits(_ x: Value, _ weight: Parameter, bias: Parameter?, activation: MLPActivation) -> Value
+    /// residual + Σ over each row's top-k experts of weight · expert(x): a sparse mixture of
+    /// SwiGLU experts (Mixtral), routed by `experts.router`.
+    func mixture(_ x: Value, _ experts: Experts<Parameter>, adding residual: Value) -> Value
     /// The positional rotation of queries or keys x [rows, heads·D] (identity without RoPE).
     func rotate(_ x: Value, heads: Int) -> Value
     /// Causal attention of `query` [rows, Hq·D] over layer `layer`'s earlier keys and values and
@@ -49,6 +52,32 @@ public struct Normalization<P> {
 
     public init(weight: P, bias: P? = nil, epsilon: Float) {
         (self.weight, self.bias, self.epsilon) = (weight, bias, epsilon)
+    }
+}
+
+/// A sparse mixture of SwiGLU experts: the router [n, E] and the experts' matrices stacked by
+/// rows (gate and up [n·F, E], down [n·E, F]); each token is sent to its `perToken` best.
+public struct Experts<P> {
+    public var router: P
+    public var gate: P
+    public var up: P
+    public var down: P
+    public var count: Int
+    public var perToken: Int
+
+    public init(router: P, gate: P, up: P, down: P, count: Int, perToken: Int) {
+        (self.router, self.gate, self.up, self.down, self.count, self.perToken) = (router, gate, up, down, count, perToken)
+    }
+
+    /// For each expert, the (row, slot) pairs routed to it, from `Ops.topKSoftmax`'s `experts`
+    /// (row-major [rows, perToken]): slot r·k + j holds row r's j-th choice.
+    func assignments(_ chosen: [Int32]) -> [(rows: [Int32], slots: [Int32])] {
+        var out = Array(repeating: (rows: [Int32](), slots: [Int32]()), count: count)
+        for (slot, e) in chosen.enumerated() {
+            out[Int(e)].rows.append(Int32(slot / perToken))
+            out[Int(e)].slots.append(Int32(slot))
+        }
+        return out
     }
 }
 

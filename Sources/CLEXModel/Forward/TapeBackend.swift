@@ -42,6 +42,23 @@ struct TapeBackend: ModelBackend {
         return (bias.map { y + $0 } ?? y).gelu(approximation: approximation)
     }
 
+    func mixture(_ x: Variable, _ experts: Experts<Variable>, adding residual: Variable) -> Variable {
+        let (rows, e) = (x.shape[0], x.shape[1])
+        let f = experts.gate.shape[0] / experts.count
+        let (chosen, weights) = x.matmul(experts.router, transposeB: true).topKSoftmax(k: experts.perToken)
+        let slotWeights = weights.reshaped([rows * experts.perToken, 1])
+        var out = residual
+        for (i, routed) in experts.assignments(chosen).enumerated() where !routed.rows.isEmpty {
+            let xe = x.embedding(ids: routed.rows)                                           // [nᵢ, E]
+            let units = xe.matmul(experts.gate.rows((i * f)..<((i + 1) * f)), transposeB: true)
+                .swiglu(xe.matmul(experts.up.rows((i * f)..<((i + 1) * f)), transposeB: true))
+            let ye = units.matmul(experts.down.rows((i * e)..<((i + 1) * e)), transposeB: true)
+            let scale = slotWeights.embedding(ids: routed.slots).reshaped([routed.slots.count])
+            out = out + ye.scaledRows(by: scale).scatteredRows(routed.rows, count: rows)
+        }
+        return out
+    }
+
     func rotate(_ x: Variable, heads: Int) -> Variable {
         guard let r = positions.rotary else { return x }
         let t = tokensPerSequence

@@ -125,12 +125,34 @@ final class InferenceBackend: ModelBackend {
         return Ops.gelu(project(x, [weight], biases: [bias])[0], approximation: approximation)
     }
 
+    func mixture(_ x: Tensor, _ experts: Experts<Weight>, adding residual: Tensor) -> Tensor {
+        let e = x.shape[1]
+        let f = experts.gate.rows / experts.count
+        let logits = project(x, [experts.router], biases: [nil])[0]
+        let (chosen, weights) = Ops.topKSoftmax(logits, k: experts.perToken)
+        for (i, routed) in experts.assignments(chosen).enumerated() where !routed.rows.isEmpty {
+            let xe = Ops.embedding(x, ids: routed.rows)                                      // [nᵢ, E]
+            let block = (i * f)..<((i + 1) * f)
+            let units = gatedUnits(xe, gate: experts.gate.rowBlock(block), up: experts.up.rowBlock(block))
+            let ye = project(units, [experts.down.rowBlock((i * e)..<((i + 1) * e))], biases: [nil])[0]
+            let (y, r, w) = (ye.pointer, residual.pointer, weights.pointer)
+            for (n, (row, slot)) in zip(routed.rows, routed.slots).enumerated() {
+                let s = w[Int(slot)]
+                for j in 0..<e { r[Int(row) * e + j] += s * y[n * e + j] }
+            }
+        }
+        return residual
+    }
+
     /// y[r, ·] += bias for every row of y [rows, N] (bias [N], Float32).
     private static func addBias(_ bias: Weight, to y: Tensor) {
-        let (b, p, n) = (bias.tensor.pointer, y.pointer, y.shape[1])
-        for r in 0..<y.shape[0] {
-            let row = p + r * n
-            for j in 0..<n { row[j] += b[j] }
+        let values = bias.tensor
+        let (b, p, n) = (values.pointer, y.pointer, y.shape[1])
+        withExtendedLifetime(values) {
+            for r in 0..<y.shape[0] {
+                let row = p + r * n
+                for j in 0..<n { row[j] += b[j] }
+            }
         }
     }
 

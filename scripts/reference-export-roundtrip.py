@@ -8,6 +8,8 @@ back by clex (run by hand, not in CI).
 2. transformers loads the export unchanged: AutoTokenizer and
    AutoModelForCausalLM.from_pretrained(..., trust_remote_code=True) through the export's
    auto_map (the reference package importable: its checkout on PYTHONPATH).
+   At the reference's HEAD its LLaMA model calls the CLEX layer with a signature the layer does
+   not have; `adapt_reference_llama` bridges that in this process (see there).
 3. One AdamW step in training mode (the reference's CLEX layer samples t and spread positions);
    every gradient, the ODE's included, must be finite. The model is saved with save_pretrained.
 4. clex reads the trained checkpoint: `clex eval ppl --protocol reference` on a text, against the
@@ -18,6 +20,7 @@ back by clex (run by hand, not in CI).
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import types
@@ -29,6 +32,23 @@ REFERENCE, CLEX_BINARY, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.modules.setdefault("wandb", types.ModuleType("wandb"))   # imported by CLEX/clex_layer.py, unused here
 sys.path.insert(0, REFERENCE)
 os.environ["PYTHONPATH"] = REFERENCE + os.pathsep + os.environ.get("PYTHONPATH", "")
+
+
+def adapt_reference_llama():
+    """At HEAD 023709d the reference's LLaMA model calls its CLEX layer as
+    clex_layer(device, dtype, seq_len, training) (CLEX/llama/modeling_llama_clex.py, LlamaModel.forward)
+    while CLEX/clex_layer.py defines forward(input_embeds, seq_len, do_train) — a TypeError on the
+    first forward (its Phi-2 and Mixtral models call the three-argument form). This adapter, applied
+    in this process only, accepts the four-argument call; the reference's files stay unedited."""
+    from CLEX.clex_layer import CLEXScalingRotaryEmbedding
+    original = CLEXScalingRotaryEmbedding.forward
+
+    def forward(self, *args):
+        if len(args) == 4 and isinstance(args[0], torch.device):
+            device, dtype, seq_len, training = args
+            return original(self, torch.empty(0, device=device, dtype=dtype), seq_len, training)
+        return original(self, *args)
+    CLEXScalingRotaryEmbedding.forward = forward
 
 
 def main():
@@ -46,6 +66,7 @@ def main():
 
     tokenizer = transformers.AutoTokenizer.from_pretrained(export, trust_remote_code=True, use_fast=False)
     model = transformers.AutoModelForCausalLM.from_pretrained(export, trust_remote_code=True)
+    adapt_reference_llama()
     print("loaded", type(model).__module__, type(model).__name__, "config", type(model.config).__name__)
     text = "To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer. " * 2
     ids = tokenizer(text, return_tensors="pt").input_ids[:, :64]
@@ -63,7 +84,14 @@ def main():
     assert not missing and not bad, (missing, bad)
     optimizer.step()
     model.eval()
+    # save_pretrained would copy the class's module file for auto_map, i.e. the reference's own
+    # modeling file, whose `from ..clex_layer` import transformers cannot follow; the config keeps
+    # auto_map, and the export's two re-exporting modules are copied instead.
+    model._auto_class = None
+    model.config._auto_class = None
     model.save_pretrained(trained, safe_serialization=True)
+    for module in ["configuration_clex.py", "modeling_clex.py"]:
+        shutil.copy(os.path.join(export, module), trained)
     tokenizer.save_pretrained(trained)
     with open(os.path.join(trained, "clex_tokenizer.json"), "w") as f:
         f.write('{"type": "bytes"}\n')

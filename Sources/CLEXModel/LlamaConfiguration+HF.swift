@@ -105,18 +105,40 @@ extension LlamaConfiguration {
         return o.keys.filter { !knownKeys.contains($0) }.sorted()
     }
 
-    /// The config.json an HF `LlamaForCausalLM` loads, with `extra` members merged in (e.g. CLEX's
-    /// `log_scale`).
+    /// The config.json transformers loads for this family (`LlamaForCausalLM`, `PhiForCausalLM`,
+    /// …), with `extra` members merged in (e.g. CLEX's `log_scale`).
     public func hfConfigJSON(extra: [String: Any] = [:]) throws -> Data {
         var o: [String: Any] = [
-            "architectures": ["LlamaForCausalLM"], "model_type": "llama",
+            "architectures": [architecture.huggingFaceClass], "model_type": architecture.modelType,
             "vocab_size": vocabularySize, "hidden_size": hiddenSize, "intermediate_size": intermediateSize,
             "num_hidden_layers": layerCount, "num_attention_heads": headCount,
-            "num_key_value_heads": keyValueHeadCount, "head_dim": headDimension, "hidden_act": "silu",
-            "max_position_embeddings": maxPositionEmbeddings, "rms_norm_eps": Double("\(rmsNormEpsilon)") ?? Double(rmsNormEpsilon),
-            "rope_theta": ropeTheta, "tie_word_embeddings": tieWordEmbeddings,
-            "attention_bias": false, "mlp_bias": false, "torch_dtype": "float32",
+            "num_key_value_heads": keyValueHeadCount, "max_position_embeddings": maxPositionEmbeddings,
+            "rope_theta": ropeTheta, "tie_word_embeddings": tieWordEmbeddings, "torch_dtype": "float32",
         ]
+        let epsilon = Double("\(rmsNormEpsilon)") ?? Double(rmsNormEpsilon)
+        // A factor whose int(head_dim × factor) is the rotary dimension again (HF's rule).
+        var factor = Double(rotaryDimension) / Double(headDimension)
+        while Int(Double(headDimension) * factor) < rotaryDimension { factor = factor.nextUp }
+        let act: String
+        switch activation {
+        case .swiglu: act = "silu"
+        case .gelu(.none): act = "gelu"
+        case .gelu(.tanh): act = "gelu_new"
+        }
+        o["hidden_act"] = act
+        switch architecture {
+        case .llama, .mistral, .qwen2, .mixtral:
+            o["head_dim"] = headDimension
+            o["rms_norm_eps"] = epsilon
+            if architecture == .llama { (o["attention_bias"], o["mlp_bias"]) = (false, false) }
+            if rotaryDimension != headDimension { o["partial_rotary_factor"] = factor }
+            if architecture == .mixtral { (o["num_local_experts"], o["num_experts_per_tok"]) = (expertCount, expertsPerToken) }
+        case .phi2:
+            (o["layer_norm_eps"], o["partial_rotary_factor"], o["qk_layernorm"]) = (epsilon, factor, false)
+        case .gptNeoX:
+            (o["layer_norm_eps"], o["rotary_pct"], o["rotary_emb_base"]) = (epsilon, factor, ropeTheta)
+            (o["use_parallel_residual"], o["attention_bias"]) = (parallelResidual, true)
+        }
         if let bos = bosTokenID { o["bos_token_id"] = bos }
         if eosTokenIDs.count == 1 { o["eos_token_id"] = eosTokenIDs[0] } else if !eosTokenIDs.isEmpty { o["eos_token_id"] = eosTokenIDs }
         if let scaling = ropeScalingJSON, let obj = try? JSONSerialization.jsonObject(with: scaling) { o["rope_scaling"] = obj }

@@ -9,13 +9,13 @@ extension FamilyNames {
     /// LLM_ARCH_QWEN2 `attn_q.bias`, …).
     static let qwen2 = FamilyNames(layerPrefix: { "model.layers.\($0)." }, layer: llamaLayer(biases: true), model: llamaModel)
 
-    private static let llamaModel: [(CheckpointNames.Slot, Entry)] = [
+    static let llamaModel: [(CheckpointNames.Slot, Entry)] = [
         (.embedding, Entry(huggingFace: "model.embed_tokens.weight", gguf: "token_embd.weight")),
         (.finalNorm, Entry(huggingFace: "model.norm.weight", gguf: "output_norm.weight")),
         (.outputHead, Entry(huggingFace: "lm_head.weight", gguf: "output.weight")),
     ]
 
-    private static func llamaLayer(biases: Bool) -> [(CheckpointNames.LayerSlot, Entry)] {
+    static func llamaLayer(biases: Bool) -> [(CheckpointNames.LayerSlot, Entry)] {
         var layer: [(CheckpointNames.LayerSlot, Entry)] = [
             (.attentionNorm, Entry(huggingFace: "input_layernorm.weight", gguf: "attn_norm.weight")),
             (.query, Entry(huggingFace: "self_attn.q_proj.weight", gguf: "attn_q.weight")),
@@ -40,11 +40,19 @@ extension LlamaModel {
     /// One LLaMA block (also Mistral's and Qwen2's): x + attention(RMSNorm(x)), then
     /// + SwiGLU(RMSNorm(·)). Biases on q/k/v where the family has them.
     func llamaBlock<B: ModelBackend>(_ backend: B, _ x: B.Value, layer i: Int, _ w: LlamaLayerWeights<B.Parameter>) -> B.Value {
+        sequentialBlock(backend, x, layer: i, w) { m, x in
+            backend.linear(backend.gatedUnits(m, gate: w.gate, up: w.up), w.down, bias: nil, adding: x)
+        }
+    }
+
+    /// x + attention(RMSNorm(x)), then `mlp(RMSNorm(y), y)` of the result y: the LLaMA block with
+    /// the MLP (which adds its output to y) left to the family.
+    func sequentialBlock<B: ModelBackend>(_ backend: B, _ x: B.Value, layer i: Int, _ w: LlamaLayerWeights<B.Parameter>,
+                                          mlp: (_ normalized: B.Value, _ residual: B.Value) -> B.Value) -> B.Value {
         let c = configuration
         let h = backend.normalize(x, Normalization(weight: w.attentionNorm, epsilon: c.rmsNormEpsilon))
         let attended = attention(backend, h, layer: i, w)
-        let x = backend.linear(attended, w.output, bias: nil, adding: x)
-        let m = backend.normalize(x, Normalization(weight: w.mlpNorm, epsilon: c.rmsNormEpsilon))
-        return backend.linear(backend.gatedUnits(m, gate: w.gate, up: w.up), w.down, bias: nil, adding: x)
+        let y = backend.linear(attended, w.output, bias: nil, adding: x)
+        return mlp(backend.normalize(y, Normalization(weight: w.mlpNorm, epsilon: c.rmsNormEpsilon)), y)
     }
 }

@@ -80,6 +80,12 @@ extension LlamaConfiguration {
             expertCount = try f.int("num_local_experts") ?? 8
             expertsPerToken = try f.int("num_experts_per_tok") ?? 2
         }
+        // transformers applies Mistral's and Mixtral's window whenever it is set, Qwen2's only
+        // with use_sliding_window.
+        let qwenWindow = try f.bool("use_sliding_window") ?? false
+        if architecture == .mistral || architecture == .mixtral || (architecture == .qwen2 && qwenWindow) {
+            slidingWindow = try f.int("sliding_window")
+        }
         let parallel = try f.bool("use_parallel_residual") ?? true
         parallelResidual = architecture == .phi2 || (architecture == .gptNeoX && parallel)
         // The rotated part of each head: int(head_dim × factor), as HF's Phi and GPT-NeoX
@@ -133,6 +139,7 @@ extension LlamaConfiguration {
             if architecture == .llama { (o["attention_bias"], o["mlp_bias"]) = (false, false) }
             if rotaryDimension != headDimension { o["partial_rotary_factor"] = factor }
             if architecture == .mixtral { (o["num_local_experts"], o["num_experts_per_tok"]) = (expertCount, expertsPerToken) }
+            if architecture == .mistral || architecture == .mixtral { o["sliding_window"] = slidingWindow ?? NSNull() }
         case .phi2:
             (o["layer_norm_eps"], o["partial_rotary_factor"], o["qk_layernorm"]) = (epsilon, factor, false)
         case .gptNeoX:

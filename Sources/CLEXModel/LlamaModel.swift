@@ -36,7 +36,8 @@ public struct LlamaModel: Sendable {
     /// q, k, v (with biases where the block has them), rotated, attended over layer `i`'s cache.
     func attention<B: ModelBackend>(_ backend: B, _ h: B.Value, layer i: Int, _ w: LlamaLayerWeights<B.Parameter>) -> B.Value {
         let c = configuration
-        let qkv = backend.project(h, [w.query, w.key, w.value], biases: [w[.queryBias], w[.keyBias], w[.valueBias]])
+        let biases = w[.queryBias] == nil ? [] : [w[.queryBias], w[.keyBias], w[.valueBias]]
+        let qkv = backend.project(h, [w.query, w.key, w.value], biases: biases)
         let q = backend.rotate(qkv[0], heads: c.headCount)                             // [rows, Hq·D]
         let k = backend.rotate(qkv[1], heads: c.keyValueHeadCount)                     // [rows, Hkv·D]
         return backend.attend(layer: i, query: q, key: k, value: qkv[2])               // [rows, Hq·D]

@@ -6,9 +6,7 @@ import CLEXTensor
 /// (`CheckpointNames.layerSlots`); the accessors of absent ones are nil (optional ones) or a
 /// precondition failure (those every family has).
 public struct LlamaLayerWeights<W> {
-    // One optional stored property per slot. An array of optionals indexed by slot crashed
-    // release builds (Swift 6.3: a bad pointer read in `slots` when the trainer copied a model
-    // made in another module; the cause was not pinned down, the stored properties avoid it).
+    // One optional stored property per slot: no heap array per block.
     private var attentionNormSlot: W?
     private var attentionNormBiasSlot: W?
     private var querySlot: W?

@@ -46,6 +46,22 @@ struct FamilyGoldenTests {
         #expect(c.parallelResidual == (name == "phi2-clex" || name == "gptneox"))
     }
 
+    @Test("a context past Mistral's sliding window is refused, naming it; up to it, attention is exact")
+    func slidingWindow() throws {
+        var text = try String(contentsOfFile: Self.directory("mistral") + "/config.json", encoding: .utf8)
+        text = text.replacingOccurrences(of: "\"sliding_window\": 4096", with: "\"sliding_window\": 32")
+        let c = try LlamaConfiguration(hfConfig: Data(text.utf8), source: "config.json")
+        #expect(c.slidingWindow == 32)
+        let model = LlamaModel(configuration: c, parameters: LlamaParameters(randomFor: c, seed: 1))
+        _ = try InferenceSession(model: model, capacity: 32, rotary: InferenceSession.defaultRotary(c))
+        #expect(throws: ModelLoadError.self) { _ = try InferenceSession(model: model, capacity: 33, rotary: InferenceSession.defaultRotary(c)) }
+        do {
+            _ = try InferenceSession(model: model, capacity: 33, rotary: InferenceSession.defaultRotary(c))
+        } catch {
+            #expect("\(error)".contains("sliding_window 32"), "\(error)")
+        }
+    }
+
     @Test("NLLs match the reference at every length, inference and tape", arguments: fixtures)
     func nll(name: String) throws {
         let loaded = try ModelLoader.load(Self.directory(name))

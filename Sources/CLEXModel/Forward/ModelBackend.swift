@@ -21,8 +21,9 @@ public protocol ModelBackend {
     func embed(_ tokens: [Int32], table: Parameter) -> Value
     /// The normalisation `n` of each row: RMSNorm, or LayerNorm when `n` has a bias.
     func normalize(_ x: Value, _ n: Normalization<Parameter>) -> Value
-    /// x·Wᵢᵀ (+ bᵢ) for each Wᵢ ([Nᵢ, K]) of one input x [rows, K] (q, k and v of a block), with
-    /// `biases[i]` ([Nᵢ]) where given.
+    /// x·Wᵢᵀ (+ bᵢ) for each Wᵢ ([Nᵢ, K]) of one input x [rows, K] (q, k and v of a block);
+    /// `biases` is empty (no biases: no array is made on the decode path) or holds one optional
+    /// bias [Nᵢ] per weight.
     func project(_ x: Value, _ weights: [Parameter], biases: [Parameter?]) -> [Value]
     /// residual + x·Wᵀ (+ bias [N]); the backend may reuse `residual`'s storage for the result.
     func linear(_ x: Value, _ weight: Parameter, bias: Parameter?, adding residual: Value) -> Value

@@ -21,9 +21,10 @@ struct TapeBackend: ModelBackend {
     }
 
     func project(_ x: Variable, _ weights: [Variable], biases: [Variable?]) -> [Variable] {
-        zip(weights, biases).map { w, b in
+        weights.enumerated().map { i, w in
             let y = x.matmul(w, transposeB: true)
-            return b.map { y + $0 } ?? y
+            guard i < biases.count, let b = biases[i] else { return y }
+            return y + b
         }
     }
 

@@ -116,7 +116,7 @@ final class InferenceBackend: ModelBackend {
     }
 
     func gatedUnits(_ x: Tensor, gate: Weight, up: Weight) -> Tensor {
-        let gu = project(x, [gate, up], biases: [nil, nil])
+        let gu = project(x, [gate, up], biases: [])
         return Ops.swiglu(gu[0], gu[1])
     }
 
@@ -128,13 +128,13 @@ final class InferenceBackend: ModelBackend {
     func mixture(_ x: Tensor, _ experts: Experts<Weight>, adding residual: Tensor) -> Tensor {
         let e = x.shape[1]
         let f = experts.gate.rows / experts.count
-        let logits = project(x, [experts.router], biases: [nil])[0]
+        let logits = project(x, [experts.router], biases: [])[0]
         let (chosen, weights) = Ops.topKSoftmax(logits, k: experts.perToken)
         for (i, routed) in experts.assignments(chosen).enumerated() where !routed.rows.isEmpty {
             let xe = Ops.embedding(x, ids: routed.rows)                                      // [nᵢ, E]
             let block = (i * f)..<((i + 1) * f)
             let units = gatedUnits(xe, gate: experts.gate.rowBlock(block), up: experts.up.rowBlock(block))
-            let ye = project(units, [experts.down.rowBlock((i * e)..<((i + 1) * e))], biases: [nil])[0]
+            let ye = project(units, [experts.down.rowBlock((i * e)..<((i + 1) * e))], biases: [])[0]
             let (y, r, w) = (ye.pointer, residual.pointer, weights.pointer)
             for (n, (row, slot)) in zip(routed.rows, routed.slots).enumerated() {
                 let s = w[Int(slot)]

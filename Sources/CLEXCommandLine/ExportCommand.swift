@@ -16,13 +16,17 @@ enum ExportCommand {
 
       --model FILE        a GGUF, safetensors (file, directory or sharded index) or llama2.c checkpoint
       --out DIR           the HF directory to write: model.safetensors (Float32, HF names and
-                          rotate_half q/k rows) and config.json (with rope_scaling); tokenizer
-                          files beside a safetensors source are copied, a byte tokenizer is marked
+                          rotate_half q/k rows) and config.json (with rope_scaling; for CLEX also
+                          auto_map to the reference's classes, re-exported by configuration_clex.py
+                          and modeling_clex.py); tokenizer files beside a safetensors source are
+                          copied; a byte tokenizer is marked and written as tokenizer.json
       positional options  --rope-scaling clex --clex-max-factor 16 …, as for clex train: export the
                           model with another method (CLEX: its ODE weights at initialisation unless
                           the source holds model.clex_layer.*)
 
     GGUF vocabularies are not converted to tokenizer.json: use the original model's tokenizer files.
+    The reference's train/train_lm.py picks its classes from the path: put "llama", "phi" or
+    "mixtral" in the --out directory's name (e.g. out/llama-clex).
     Every file is written to a temporary name and renamed into place; an interrupted export
     (Ctrl-C) removes its temporary files.
     """
@@ -38,7 +42,10 @@ enum ExportCommand {
         let (method, _) = try loaded.positionalMethod(overrides: args.positionalOverrides())
         try ModelWriter.saveHF(loaded.model, positional: method, to: out)
         let copied = try copyTokenizerFiles(from: path, to: out)
-        if loaded.tokenizer is ByteTokenizer { try ByteTokenizerMarker.write(into: out) }
+        if loaded.tokenizer is ByteTokenizer {
+            try ByteTokenizerMarker.write(into: out)
+            if !copied.contains("tokenizer.json") { try ByteTokenizerFiles.write(into: out) }
+        }
         let c = loaded.model.configuration
         print("wrote \(out): \(c.parameterCount) parameters, \(c.layerCount) layers, rope_scaling \(method.configuration.scheme.typeName)"
               + (copied.isEmpty ? "" : "; copied \(copied.joined(separator: ", "))"))

@@ -53,7 +53,7 @@ public final class KVCache {
         layerCount = c.layerCount
         keyValueHeads = c.keyValueHeadCount
         headDimension = c.headDimension
-        rotaryDimension = c.headDimension
+        rotaryDimension = c.rotaryDimension
         layout = c.rotaryLayout
         let row = c.keyValueHeadCount * c.headDimension
         keyRowBytes = types.key.byteCount(elements: row)!

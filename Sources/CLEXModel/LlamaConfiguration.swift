@@ -1,9 +1,12 @@
 import CLEXTensor
 import Foundation
 
-/// The architecture of a LLaMA-family model, read from an HF `config.json` (LlamaConfig field
-/// names) or from GGUF `llama.*` metadata.
+/// The architecture of a model of any supported family (`ModelArchitecture`), read from an HF
+/// `config.json` or from GGUF metadata. The LLaMA defaults describe a LLaMA block; the other
+/// families set what differs (norm kind, MLP, biases, residual, rotary part).
 public struct LlamaConfiguration: Sendable, Equatable {
+    /// The family: which block the forward runs and which names the checkpoint uses.
+    public var architecture: ModelArchitecture = .llama
     public var vocabularySize: Int
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -11,6 +14,10 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var headCount: Int
     public var keyValueHeadCount: Int
     public var headDimension: Int
+    /// Leading elements of each head that are rotated: head_dim × `partial_rotary_factor`
+    /// (Phi-2) or `rotary_pct` (GPT-NeoX); the head dimension otherwise.
+    public var rotaryDimension: Int
+    /// ε of the block's normalisations (`rms_norm_eps`, or `layer_norm_eps` for LayerNorm).
     public var rmsNormEpsilon: Float
     /// RoPE base b (`rope_theta`).
     public var ropeTheta: Double
@@ -25,6 +32,20 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var eosTokenIDs: [Int]
     /// The `rope_scaling` object as given (validated by the positional-method parser), as JSON.
     public var ropeScalingJSON: Data?
+    /// The MLP's activation (SwiGLU for the LLaMA block, GELU for Phi-2 and GPT-NeoX).
+    public var activation: MLPActivation = .swiglu
+    /// Experts of a sparse-mixture MLP (Mixtral `num_local_experts`); 0 for a dense MLP.
+    public var expertCount = 0
+    /// Experts each token is routed to (Mixtral `num_experts_per_tok`).
+    public var expertsPerToken = 0
+    /// Keys each query may see (Mistral/Mixtral `sliding_window`; Qwen2's with
+    /// `use_sliding_window`), or nil for full causal attention. Attention here is full causal,
+    /// which equals the window's up to this many tokens: longer contexts are refused
+    /// (`requireFullAttention`).
+    public var slidingWindow: Int?
+    /// Whether attention and MLP read the same block input and add to one residual (Phi-2,
+    /// GPT-NeoX's `use_parallel_residual`), rather than one after the other.
+    public var parallelResidual = false
 
     /// A configuration from explicit values (the rest at LLaMA defaults).
     public init(vocabularySize: Int, hiddenSize: Int, intermediateSize: Int, layerCount: Int,
@@ -39,6 +60,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         self.headCount = headCount
         self.keyValueHeadCount = keyValueHeadCount ?? headCount
         self.headDimension = headDimension ?? hiddenSize / max(headCount, 1)
+        rotaryDimension = self.headDimension
         self.rmsNormEpsilon = rmsNormEpsilon
         self.ropeTheta = ropeTheta
         self.maxPositionEmbeddings = maxPositionEmbeddings
@@ -64,7 +86,17 @@ public struct LlamaConfiguration: Sendable, Equatable {
         guard headCount % keyValueHeadCount == 0 else {
             throw fail("num_key_value_heads", "\(keyValueHeadCount) must divide num_attention_heads (\(headCount))")
         }
-        guard headDimension % 2 == 0 else { throw fail("head_dim", "rotary embedding needs an even head dimension, found \(headDimension)") }
+        guard rotaryDimension % 2 == 0, rotaryDimension >= 2, rotaryDimension <= headDimension else {
+            let key = rotaryDimension == headDimension ? "head_dim" : "partial_rotary_factor"
+            throw fail(key, "the rotary part of a head must be even, at least 2 and at most head_dim (\(headDimension)), found \(rotaryDimension)")
+        }
+        if let window = slidingWindow, window < 1 { throw fail("sliding_window", "expected a positive integer, found \(window)") }
+        if architecture == .mixtral {
+            guard expertCount >= 1, expertCount <= 1024 else { throw fail("num_local_experts", "expected 1 … 1024 experts, found \(expertCount)") }
+            guard expertsPerToken >= 1, expertsPerToken <= expertCount else {
+                throw fail("num_experts_per_tok", "expected 1 … \(expertCount) (num_local_experts), found \(expertsPerToken)")
+            }
+        }
         guard rmsNormEpsilon > 0, rmsNormEpsilon.isFinite else { throw fail("rms_norm_eps", "expected a positive number, found \(rmsNormEpsilon)") }
         guard ropeTheta > 1, ropeTheta.isFinite else { throw fail("rope_theta", "expected a number > 1, found \(ropeTheta)") }
         for id in eosTokenIDs + (bosTokenID.map { [$0] } ?? []) where id < 0 || id >= vocabularySize {
@@ -72,11 +104,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
         }
     }
 
-    /// Number of parameters (weights) of the model.
+    /// Throws when a context of `tokens` tokens would need the sliding window this tool does not
+    /// implement (more tokens than `slidingWindow`).
+    public func requireFullAttention(over tokens: Int) throws {
+        guard let window = slidingWindow, tokens > window else { return }
+        throw ModelLoadError("a context of \(tokens) tokens needs sliding-window attention (sliding_window \(window)), "
+                             + "which this tool does not implement: use at most \(window) tokens")
+    }
+
+    /// Number of parameters (weights and biases) of the model.
     public var parameterCount: Int {
-        let attention = hiddenSize * headDimension * (2 * headCount + 2 * keyValueHeadCount)
-        let mlp = 3 * hiddenSize * intermediateSize
-        let perLayer = attention + mlp + 2 * hiddenSize
-        return vocabularySize * hiddenSize * (tieWordEmbeddings ? 1 : 2) + layerCount * perLayer + hiddenSize
+        CheckpointNames.slots(for: self).reduce(0) { $0 + CheckpointNames.shape($1, self).reduce(1, *) }
     }
 }

@@ -9,7 +9,7 @@ extension LlamaModel {
         out.parameters = try parameters.map { slot, w in
             guard CheckpointNames.role(slot) == .matrix, w.type != type else { return w }
             guard w.columns % type.blockSize == 0 else {
-                throw ModelLoadError("cannot store '\(CheckpointNames.name(slot, .huggingFace))' as \(type): its rows of "
+                throw ModelLoadError("cannot store '\(CheckpointNames.name(slot, .huggingFace, configuration.architecture))' as \(type): its rows of "
                                      + "\(w.columns) elements are not whole blocks of \(type.blockSize)")
             }
             return Weight(encoding: w.tensor, as: type)

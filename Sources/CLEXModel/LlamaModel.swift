@@ -1,8 +1,9 @@
 import CLEXTensor
 
-/// A LLaMA-family decoder: token embedding, blocks of (RMSNorm → grouped-query attention with
-/// RoPE or ALiBi → residual, RMSNorm → SwiGLU MLP → residual), final RMSNorm, output head (tied
-/// or separate).
+/// A decoder of any supported family (`ModelArchitecture`): token embedding, the family's
+/// blocks (`Families/`: LLaMA's RMSNorm → attention → residual, RMSNorm → SwiGLU → residual;
+/// Phi-2's and GPT-NeoX's LayerNorm with parallel attention and GELU MLP), final
+/// normalisation, output head (tied or separate, with a bias for Phi-2).
 ///
 /// The forward is written once, against `ModelBackend`: `TapeBackend` runs it for training (and
 /// as the reference), `InferenceBackend` for prefill and decoding over the stored weights.
@@ -20,16 +21,26 @@ public struct LlamaModel: Sendable {
         let c = configuration
         var x = backend.embed(tokens, table: w.embedding)                              // [rows, E]
         for (i, layer) in w.layers.enumerated() {
-            let h = backend.rmsNorm(x, weight: layer.attentionNorm, epsilon: c.rmsNormEpsilon)
-            let qkv = backend.project(h, [layer.query, layer.key, layer.value])
-            let q = backend.rotate(qkv[0], heads: c.headCount)                        // [rows, Hq·D]
-            let k = backend.rotate(qkv[1], heads: c.keyValueHeadCount)                // [rows, Hkv·D]
-            let attended = backend.attend(layer: i, query: q, key: k, value: qkv[2])  // [rows, Hq·D]
-            x = backend.linear(attended, layer.output, adding: x)
-            let m = backend.rmsNorm(x, weight: layer.mlpNorm, epsilon: c.rmsNormEpsilon)
-            x = backend.linear(backend.gatedUnits(m, gate: layer.gate, up: layer.up), layer.down, adding: x)
+            switch c.architecture {
+            case .llama, .mistral, .qwen2: x = llamaBlock(backend, x, layer: i, layer)
+            case .phi2: x = phi2Block(backend, x, layer: i, layer)
+            case .gptNeoX: x = gptNeoXBlock(backend, x, layer: i, layer)
+            case .mixtral: x = mixtralBlock(backend, x, layer: i, layer)
+            }
         }
-        return backend.logits(x, norm: w.finalNorm, epsilon: c.rmsNormEpsilon, head: w.head)
+        return backend.logits(x, norm: Normalization(weight: w.finalNorm, bias: w.finalNormBias, epsilon: c.rmsNormEpsilon),
+                              head: w.head, headBias: w.outputHeadBias)
+    }
+
+    /// Self-attention of the normalised block input h [rows, E], before the output projection:
+    /// q, k, v (with biases where the block has them), rotated, attended over layer `i`'s cache.
+    func attention<B: ModelBackend>(_ backend: B, _ h: B.Value, layer i: Int, _ w: LlamaLayerWeights<B.Parameter>) -> B.Value {
+        let c = configuration
+        let biases = w[.queryBias] == nil ? [] : [w[.queryBias], w[.keyBias], w[.valueBias]]
+        let qkv = backend.project(h, [w.query, w.key, w.value], biases: biases)
+        let q = backend.rotate(qkv[0], heads: c.headCount)                             // [rows, Hq·D]
+        let k = backend.rotate(qkv[1], heads: c.keyValueHeadCount)                     // [rows, Hkv·D]
+        return backend.attend(layer: i, query: q, key: k, value: qkv[2])               // [rows, Hq·D]
     }
 
     /// The parameters placed on a tape as Float32: variables (gradients wanted) or constants.

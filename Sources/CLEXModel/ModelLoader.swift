@@ -59,9 +59,10 @@ public enum ModelLoader {
             }
             let tokenizerPath = (directory as NSString).appendingPathComponent("tokenizer.json")
             return try load(huggingFace: checkpoint, config: data, configSource: configPath) {
-                FileManager.default.fileExists(atPath: tokenizerPath)
-                    ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath))
-                    : ByteTokenizerMarker.present(near: directory) ? ByteTokenizer() : nil
+                // The marker first: a byte model's export also carries a tokenizer.json for HF tools.
+                ByteTokenizerMarker.present(near: directory) ? ByteTokenizer()
+                    : FileManager.default.fileExists(atPath: tokenizerPath)
+                        ? try BPETokenizer(tokenizerJSONAt: URL(fileURLWithPath: tokenizerPath)) : nil
             }
         }
     }
@@ -72,8 +73,9 @@ public enum ModelLoader {
         let config = try LlamaConfiguration(gguf: gguf.metadata, tensorNames: Set(gguf.tensorNames))
         let parameters = try readParameters(gguf, config, scheme: .gguf)
         let tokenizer = gguf.metadata.contains("tokenizer.ggml.model") ? try tokenizer(gguf: gguf.metadata) : nil
+        let architecture = try gguf.metadata.string("general.architecture")
         var rope: [String: RopeMetadataValue] = [:]
-        for (key, value) in gguf.metadata.entries where key.hasPrefix("llama.rope.") {
+        for (key, value) in gguf.metadata.entries where key.hasPrefix(architecture + ".rope.") {
             switch plainValue(value) {
             case let x as Int: rope[key] = .number(Double(x))
             case let x as Double: rope[key] = .number(x)
@@ -83,7 +85,8 @@ public enum ModelLoader {
         }
         let factors = gguf.tensorNames.contains("rope_freqs.weight")
             ? try gguf.tensor("rope_freqs.weight").scalars.map(Double.init) : nil
-        let positional = try PositionalConfiguration(gguf: rope, model: config, frequencyFactors: factors, source: gguf.path)
+        let positional = try PositionalConfiguration(gguf: rope, architecture: architecture, model: config,
+                                                     frequencyFactors: factors, source: gguf.path)
         return LoadedModel(model: LlamaModel(configuration: config, parameters: parameters),
                            tokenizer: tokenizer, checkpoint: gguf, positional: positional)
     }
@@ -125,21 +128,47 @@ public enum ModelLoader {
     }
 
     /// Reads every parameter, checking names and shapes against `config`: matrices as stored
-    /// (their bytes in the mapped file where the format keeps them as they are), norms as
-    /// Float32.
+    /// (their bytes in the mapped file where the format keeps them as they are), norms and
+    /// biases as Float32. A slot that is part of a fused tensor (GPT-NeoX's q/k/v) is cut out of
+    /// it.
     static func readParameters(_ checkpoint: any CheckpointTensors, _ config: LlamaConfiguration,
                                scheme: CheckpointNames.Scheme) throws -> LlamaParameters {
         try checkShapes(checkpoint, config, scheme: scheme)
-        let parameters = try LlamaParameters(layers: config.layerCount, tied: config.tieWordEmbeddings) { slot in
-            let name = CheckpointNames.name(slot, scheme)
+        let architecture = config.architecture
+        let parameters = try LlamaParameters(configuration: config) { slot in
+            if let names = CheckpointNames.expertNames(slot, scheme, config) {
+                return Weight.stackingRows(try names.map { try checkpoint.weight($0) })
+            }
+            let name = CheckpointNames.name(slot, scheme, architecture)
+            guard let part = CheckpointNames.fusedPart(slot, scheme, architecture) else {
+                switch CheckpointNames.role(slot) {
+                case .norm, .bias: return Weight(try checkpoint.tensor(name))
+                case .matrix: return try checkpoint.weight(name).asMatrix
+                }
+            }
+            let rows = part.rows(heads: config.keyValueHeadCount, headRows: config.headDimension)
             switch CheckpointNames.role(slot) {
-            case .norm: return Weight(try checkpoint.tensor(name))
-            case .matrix: return try checkpoint.weight(name)
+            case .matrix: return try checkpoint.weight(name).selectingRows(rows)
+            case .norm, .bias:
+                let whole = try checkpoint.tensor(name)
+                return Weight(try Tensor(shape: [rows.count], values: rows.map { whole.pointer[$0] }))
             }
         }
         // Mapped matrices become resident as they are read: refuse a model that cannot stay in memory.
         try MemoryBudget.require(parameters.byteCount, for: "the weights of \(checkpoint.path)")
         return parameters
+    }
+
+    /// The stored shape of the tensor that holds `slot`: the slot's own, the fused tensor's, one
+    /// expert's (HF Mixtral) or the 3-D [experts, out, in] of llama.cpp's `ffn_*_exps`.
+    static func storedShape(_ slot: CheckpointNames.Slot, _ config: LlamaConfiguration, scheme: CheckpointNames.Scheme) -> [Int] {
+        var shape = CheckpointNames.shape(slot, config)
+        if let part = CheckpointNames.fusedPart(slot, scheme, config.architecture) { shape[0] *= part.count }
+        if case .layer(_, let s) = slot, [.expertGate, .expertUp, .expertDown].contains(s) {
+            let n = config.expertCount
+            shape = scheme == .huggingFace ? [shape[0] / n, shape[1]] : [n, shape[0] / n, shape[1]]
+        }
+        return shape
     }
 
     /// Throws the loader's error for the first expected tensor that is missing or misshapen.
@@ -150,18 +179,19 @@ public enum ModelLoader {
         let stored = checkpoint.tensorNames.count
         guard config.layerCount <= stored else {
             throw ModelLoadError("\(checkpoint.path): the configuration's layer count \(config.layerCount) "
-                + "(\(scheme == .gguf ? "llama.block_count" : "num_hidden_layers")) needs "
-                + "\(CheckpointNames.LayerSlot.allCases.count) tensors per layer, but the checkpoint holds \(stored) tensors")
+                + "(\(scheme == .gguf ? "\(config.architecture.ggufName).block_count" : "num_hidden_layers")) needs "
+                + "\(CheckpointNames.layerSlots(config.architecture).count) tensors per layer, but the checkpoint holds \(stored) tensors")
         }
-        for slot in CheckpointNames.slots(layers: config.layerCount, tied: config.tieWordEmbeddings) {
-            let name = CheckpointNames.name(slot, scheme)
-            let expected = CheckpointNames.shape(slot, config)
-            guard checkpoint.contains(name) else {
-                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
-            }
-            let shape = try checkpoint.shape(of: name)
-            guard shape == expected else {
-                throw ModelLoadError("\(checkpoint.path): tensor '\(name)' has shape \(shape), but the configuration needs \(expected)")
+        for slot in CheckpointNames.slots(for: config) {
+            let expected = storedShape(slot, config, scheme: scheme)
+            for name in CheckpointNames.expertNames(slot, scheme, config) ?? [CheckpointNames.name(slot, scheme, config.architecture)] {
+                guard checkpoint.contains(name) else {
+                    throw ModelLoadError("\(checkpoint.path): tensor '\(name)' is missing (expected shape \(expected))")
+                }
+                let shape = try checkpoint.shape(of: name)
+                guard shape == expected else {
+                    throw ModelLoadError("\(checkpoint.path): tensor '\(name)' has shape \(shape), but the configuration needs \(expected)")
+                }
             }
         }
     }

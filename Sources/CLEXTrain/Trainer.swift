@@ -52,6 +52,7 @@ public final class Trainer {
                 throw TrainingError.tokenOutsideVocabulary(set: set, id: bad, vocabulary: v)
             }
         }
+        try model.configuration.requireFullAttention(over: options.sequenceLength)
         // Float32 weights, gradients and AdamW's two moments: 16 bytes per parameter at least.
         try MemoryBudget.require(16 * model.configuration.parameterCount,
                                  for: "training \(model.configuration.parameterCount) parameters (weights, gradients, AdamW moments)")
@@ -108,7 +109,7 @@ public final class Trainer {
     /// log (`run` adds those); the event's timing fields are zero.
     public func trainStep() throws -> TrainingEvent {
         let c = model.configuration
-        let slots = CheckpointNames.slots(layers: c.layerCount, tied: c.tieWordEmbeddings).filter(isTrainable)
+        let slots = CheckpointNames.slots(for: c).filter(isTrainable)
         var gradients: [CheckpointNames.Slot: Tensor] = [:]
         var positionalGradients: [String: Tensor] = [:]
         var lossSum = 0.0
@@ -162,7 +163,7 @@ public final class Trainer {
         optimizer.beginStep()
         for slot in slots {
             guard let g = gradients[slot] else { continue }
-            let name = CheckpointNames.name(slot, .huggingFace)
+            let name = CheckpointNames.name(slot, .huggingFace, c.architecture)
             optimizer.update(name, parameter: model.parameters[slot]!.floatTensor!, gradient: g, lr: lr,
                              decay: CheckpointNames.role(slot) == .matrix)
         }
@@ -208,13 +209,13 @@ public final class Trainer {
     func isTrainable(_ slot: CheckpointNames.Slot) -> Bool {
         let part: String
         switch slot {
-        case .embedding, .outputHead: part = "embeddings"
-        case .finalNorm: part = "norms"
+        case .embedding, .outputHead, .outputHeadBias: part = "embeddings"
+        case .finalNorm, .finalNormBias: part = "norms"
         case .layer(_, let s):
             switch s {
-            case .attentionNorm, .mlpNorm: part = "norms"
-            case .query, .key, .value, .output: part = "attention"
-            case .gate, .up, .down: part = "mlp"
+            case .attentionNorm, .attentionNormBias, .mlpNorm, .mlpNormBias: part = "norms"
+            case .query, .queryBias, .key, .keyBias, .value, .valueBias, .output, .outputBias: part = "attention"
+            case .gate, .up, .upBias, .down, .downBias, .router, .expertGate, .expertUp, .expertDown: part = "mlp"
             }
         }
         return !options.frozen.contains(part)

@@ -33,10 +33,10 @@ import Testing
         ("\"num_attention_heads\": 9", "\"num_attention_heads\": \"nine\"", "'num_attention_heads': expected an integer, found a string"),
         ("\"num_key_value_heads\": 3", "\"num_key_value_heads\": 4", "'num_key_value_heads': 4 must divide num_attention_heads (9)"),
         ("\"vocab_size\": 49152,", "", "'vocab_size': required key is missing"),
-        ("\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\"", "'hidden_act': only \"silu\" (SwiGLU) is supported"),
+        ("\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\"", "'hidden_act': \"gelu\" is not supported for llama (supported: \"silu\" (SwiGLU))"),
         ("\"rms_norm_eps\": 1e-05", "\"rms_norm_eps\": -1", "'rms_norm_eps': expected a positive number"),
         ("\"tie_word_embeddings\": true", "\"tie_word_embeddings\": 1", "'tie_word_embeddings': expected true or false"),
-        ("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"", "'model_type': expected \"llama\""),
+        ("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"", "'model_type': unsupported model type \"gpt2\" (supported: \"llama\", \"mistral\", \"qwen2\", \"mixtral\", \"phi\", \"gpt_neox\")"),
     ])
     func refuses(from: String, to: String, message: String) {
         let text = Self.smol.replacingOccurrences(of: from, with: to)

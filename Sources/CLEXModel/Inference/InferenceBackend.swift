@@ -95,26 +95,65 @@ final class InferenceBackend: ModelBackend {
         return out
     }
 
-    func rmsNorm(_ x: Tensor, weight: Weight, epsilon: Float) -> Tensor {
-        Ops.rmsNorm(x, weight: weight.tensor, epsilon: epsilon)
+    func normalize(_ x: Tensor, _ n: Normalization<Weight>) -> Tensor {
+        guard let bias = n.bias else { return Ops.rmsNorm(x, weight: n.weight.tensor, epsilon: n.epsilon) }
+        return Ops.layerNorm(x, weight: n.weight.tensor, bias: bias.tensor, epsilon: n.epsilon)
     }
 
-    func project(_ x: Tensor, _ weights: [Weight]) -> [Tensor] {
+    func project(_ x: Tensor, _ weights: [Weight], biases: [Weight?]) -> [Tensor] {
         let outputs = weights.map { Tensor(zeros: [x.shape[0], $0.rows]) }
         workspace.linear.multiply(x.pointer, tokens: x.shape[0], zip(weights, outputs).map { ($0, $1.pointer, $0.rows) },
                                   accumulate: false)
+        for (y, b) in zip(outputs, biases) { if let b { Self.addBias(b, to: y) } }
         return outputs
     }
 
-    func linear(_ x: Tensor, _ weight: Weight, adding residual: Tensor) -> Tensor {
+    func linear(_ x: Tensor, _ weight: Weight, bias: Weight?, adding residual: Tensor) -> Tensor {
         workspace.linear.multiply(x.pointer, tokens: x.shape[0], [(weight, residual.pointer, residual.shape[1])],
                                   accumulate: true)
+        if let bias { Self.addBias(bias, to: residual) }
         return residual
     }
 
     func gatedUnits(_ x: Tensor, gate: Weight, up: Weight) -> Tensor {
-        let gu = project(x, [gate, up])
+        let gu = project(x, [gate, up], biases: [])
         return Ops.swiglu(gu[0], gu[1])
+    }
+
+    func activatedUnits(_ x: Tensor, _ weight: Weight, bias: Weight?, activation: MLPActivation) -> Tensor {
+        guard case .gelu(let approximation) = activation else { preconditionFailure("activatedUnits: \(activation) is gated") }
+        return Ops.gelu(project(x, [weight], biases: [bias])[0], approximation: approximation)
+    }
+
+    func mixture(_ x: Tensor, _ experts: Experts<Weight>, adding residual: Tensor) -> Tensor {
+        let e = x.shape[1]
+        let f = experts.gate.rows / experts.count
+        let logits = project(x, [experts.router], biases: [])[0]
+        let (chosen, weights) = Ops.topKSoftmax(logits, k: experts.perToken)
+        for (i, routed) in experts.assignments(chosen).enumerated() where !routed.rows.isEmpty {
+            let xe = Ops.embedding(x, ids: routed.rows)                                      // [nᵢ, E]
+            let block = (i * f)..<((i + 1) * f)
+            let units = gatedUnits(xe, gate: experts.gate.rowBlock(block), up: experts.up.rowBlock(block))
+            let ye = project(units, [experts.down.rowBlock((i * e)..<((i + 1) * e))], biases: [])[0]
+            let (y, r, w) = (ye.pointer, residual.pointer, weights.pointer)
+            for (n, (row, slot)) in zip(routed.rows, routed.slots).enumerated() {
+                let s = w[Int(slot)]
+                for j in 0..<e { r[Int(row) * e + j] += s * y[n * e + j] }
+            }
+        }
+        return residual
+    }
+
+    /// y[r, ·] += bias for every row of y [rows, N] (bias [N], Float32).
+    private static func addBias(_ bias: Weight, to y: Tensor) {
+        let values = bias.tensor
+        let (b, p, n) = (values.pointer, y.pointer, y.shape[1])
+        withExtendedLifetime(values) {
+            for r in 0..<y.shape[0] {
+                let row = p + r * n
+                for j in 0..<n { row[j] += b[j] }
+            }
+        }
     }
 
     /// Identity: this backend rotates inside `attend`, where the keys are read from the cache
@@ -168,11 +207,12 @@ final class InferenceBackend: ModelBackend {
         return out
     }
 
-    func logits(_ x: Tensor, norm: Weight, epsilon: Float, head: Weight) -> Tensor {
+    func logits(_ x: Tensor, norm: Normalization<Weight>, head: Weight, headBias: Weight?) -> Tensor {
         let out = Tensor(zeros: [logitRows.count, head.rows])
         guard !logitRows.isEmpty else { return out }
-        let final = Ops.rmsNorm(x.slice(rows: logitRows), weight: norm.tensor, epsilon: epsilon)
+        let final = normalize(x.slice(rows: logitRows), norm)
         workspace.linear.multiply(final.pointer, tokens: logitRows.count, [(head, out.pointer, head.rows)], accumulate: false)
+        if let headBias { Self.addBias(headBias, to: out) }
         return out
     }
 }

@@ -89,7 +89,7 @@ extension PositionalConfiguration {
             }
         }
         self.init(scheme: scheme, base: try number("freq_base") ?? model.ropeTheta,
-                  rotaryDimension: try integer("dimension_count") ?? model.headDimension, contextLength: L,
+                  rotaryDimension: try integer("dimension_count") ?? model.rotaryDimension, contextLength: L,
                   headCount: model.headCount)
         guard rotaryDimension <= model.headDimension else {
             throw fail(prefix + "dimension_count", "\(rotaryDimension) exceeds the head dimension \(model.headDimension)")

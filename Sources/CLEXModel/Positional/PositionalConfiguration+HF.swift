@@ -55,6 +55,22 @@ extension PositionalConfiguration {
         try self.init(ropeObject: object, objectKey: key, topLevel: top.object, model: model, source: source)
     }
 
+    /// Whether the reference's model of `architecture` applies CLEX's `log_scale`: its LLaMA
+    /// model does (LlamaFlashAttention2 multiplies the queries by ln N / ln L); its Phi-2 and
+    /// Mixtral models never read the key (`CLEX/phi2/modeling_phi2_clex.py`,
+    /// `CLEX/mixtral/modeling_mixtral_clex.py`), although CLEXMixtralConfig writes it.
+    static func readsLogScale(_ architecture: ModelArchitecture) -> Bool {
+        architecture != .phi2 && architecture != .mixtral
+    }
+
+    /// CLEX's `log_scale` for a model of `architecture`: the key, true when absent (the default
+    /// of the reference's CLEXLlamaConfig), and false for the families whose reference model
+    /// ignores it.
+    static func logScale(_ top: JSONFields, _ architecture: ModelArchitecture) throws -> Bool {
+        guard readsLogScale(architecture) else { return false }
+        return try top.bool("log_scale") ?? true
+    }
+
     /// The positional configuration of `model` from its `ropeScalingJSON` (errors name
     /// "rope_scaling.…"); `logScale` is CLEX's top-level `log_scale`, which
     /// `LlamaConfiguration` does not keep.
@@ -108,7 +124,7 @@ extension PositionalConfiguration {
 
         // Rotary dimension: int(head_dim × partial_rotary_factor) (HF).
         var dimensionKey = "head_dim"
-        var rotary = model.headDimension
+        var rotary = model.rotaryDimension
         for (fields, name) in [(top, "partial_rotary_factor"), (rope, prefix + "partial_rotary_factor")] {
             if let factor = try fields.double("partial_rotary_factor") {
                 guard factor > 0 && factor <= 1 else { throw fail(name, "expected a number in (0, 1], found \(factor)") }
@@ -176,10 +192,10 @@ extension PositionalConfiguration {
                 throw fail(prefix + "factor", "expected a number ≥ 1 (CLEX ignores it), found \(dummy)")
             }
             scheme = .clex(CLEXParameters(maxFactor: maxFactor, paramFactor: paramFactor, activation: act,
-                                          timeStep: try required("time_dt"), logScale: try top.bool("log_scale") ?? false))
+                                          timeStep: try required("time_dt"), logScale: try Self.logScale(top, model.architecture)))
         default: scheme = .none
         }
-        if try top.bool("log_scale") == true, type != "clex" {
+        if Self.readsLogScale(model.architecture), try top.bool("log_scale") == true, type != "clex" {
             throw fail("log_scale", "log_scale applies to CLEX only; the rope type is \"\(type)\"")
         }
         self.init(scheme: scheme, base: base, rotaryDimension: rotary, contextLength: L, headCount: model.headCount)

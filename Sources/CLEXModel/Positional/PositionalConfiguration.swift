@@ -32,9 +32,10 @@ public struct PositionalConfiguration: Sendable, Equatable {
         self.headCount = headCount
     }
 
-    /// The plain-RoPE configuration of `model` (rope_theta, head_dim, max_position_embeddings).
+    /// The plain-RoPE configuration of `model` (rope_theta, its rotary dimension,
+    /// max_position_embeddings).
     public init(model: LlamaConfiguration, scheme: PositionalScheme = .none) {
-        self.init(scheme: scheme, base: model.ropeTheta, rotaryDimension: model.headDimension,
+        self.init(scheme: scheme, base: model.ropeTheta, rotaryDimension: model.rotaryDimension,
                   contextLength: model.maxPositionEmbeddings, headCount: model.headCount)
     }
 

@@ -103,18 +103,72 @@ public struct Weight: @unchecked Sendable {
     /// The same elements with rows reordered: row i of the result is row `order[i]` of this one
     /// (a copy, in the same type).
     public func permutingRows(_ order: [Int]) -> Weight {
-        requireArgument(order.count == rows && order.allSatisfy { $0 >= 0 && $0 < rows },
-                        "permutingRows: an order of \(order.count) rows for \(rows)")
-        if let t = floatTensor {
-            let out = Tensor(zeros: shape)
-            for (i, r) in order.enumerated() { (out.pointer + i * columns).update(from: t.pointer + r * columns, count: columns) }
+        requireArgument(order.count == rows, "permutingRows: an order of \(order.count) rows for \(rows)")
+        return selectingRows(order)
+    }
+
+    /// Rows `range` of this weight viewed as a matrix [rows, columns], as a [range.count,
+    /// columns] weight over the same bytes (no copy): e.g. one expert of a stacked mixture.
+    public func rowBlock(_ range: Range<Int>) -> Weight {
+        requireArgument(range.lowerBound >= 0 && range.upperBound <= rows, "rowBlock: \(range) outside 0..<\(rows)")
+        let shape = [range.count, columns]
+        switch storage {
+        case .tensor(let t):
+            return Weight(t.reshaped([rows, columns]).slice(rows: range))
+        case .bytes(let p, let owner):
+            return try! Weight(type: type, shape: shape,
+                               bytes: UnsafeRawBufferPointer(start: p + range.lowerBound * bytesPerRow, count: range.count * bytesPerRow),
+                               owner: owner)
+        }
+    }
+
+    /// The same elements as a matrix [rows, columns] (a view): a GGUF 3-D expert tensor
+    /// [experts, out, in] as its stacked rows.
+    public var asMatrix: Weight { shape.count == 2 ? self : rowBlock(0..<rows) }
+
+    /// The rows of `parts` one after another (a copy in their common type; all must have the same
+    /// type and columns): e.g. a mixture's per-expert matrices stacked.
+    public static func stackingRows(_ parts: [Weight]) -> Weight {
+        requireArgument(!parts.isEmpty && parts.allSatisfy { $0.type == parts[0].type && $0.columns == parts[0].columns },
+                        "stackingRows: parts of types \(parts.map(\.type)) and shapes \(parts.map(\.shape))")
+        let (type, columns) = (parts[0].type, parts[0].columns)
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        if type == .f32 {
+            let out = Tensor(zeros: [rows, columns])
+            var at = 0
+            for p in parts {
+                let t = p.tensor
+                withExtendedLifetime(t) { (out.pointer + at * columns).update(from: t.pointer, count: p.count) }
+                at += p.rows
+            }
             return Weight(out)
         }
-        let buffer = OwnedBytes(count: byteCount)
-        for (i, r) in order.enumerated() {
+        let buffer = OwnedBytes(count: parts.reduce(0) { $0 + $1.byteCount })
+        var offset = 0
+        for p in parts {
+            (buffer.base + offset).copyMemory(from: p.bytes, byteCount: p.byteCount)
+            offset += p.byteCount
+        }
+        return try! Weight(type: type, shape: [rows, columns], bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+                           owner: buffer)
+    }
+
+    /// Rows `selection` of this matrix, in that order (a copy, in the same type): e.g. the query
+    /// part of a fused q/k/v projection.
+    public func selectingRows(_ selection: [Int]) -> Weight {
+        requireArgument(shape.count == 2 && selection.allSatisfy { $0 >= 0 && $0 < rows },
+                        "selectingRows: rows \(selection.min() ?? 0)...\(selection.max() ?? 0) of a matrix of \(rows) rows")
+        let selected = [selection.count, columns]
+        if let t = floatTensor {
+            let out = Tensor(zeros: selected)
+            for (i, r) in selection.enumerated() { (out.pointer + i * columns).update(from: t.pointer + r * columns, count: columns) }
+            return Weight(out)
+        }
+        let buffer = OwnedBytes(count: selection.count * bytesPerRow)
+        for (i, r) in selection.enumerated() {
             (buffer.base + i * bytesPerRow).copyMemory(from: bytes + r * bytesPerRow, byteCount: bytesPerRow)
         }
-        return try! Weight(type: type, shape: shape, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+        return try! Weight(type: type, shape: selected, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
                            owner: buffer)
     }
 }

@@ -13,11 +13,14 @@ golden.json beside it:
 
 Families: Phi-2 and Mixtral with CLEX (the CLEX reference's CLEX/phi2/modeling_phi2_clex.py and
 CLEX/mixtral/modeling_mixtral_clex.py, nonzero ODE weights), GPT-NeoX with parallel and with sequential residual, Mistral (transformers 4.36.2).
-L = 16, CLEX max_factor 4, so lengths past 16 have t > 1.
+L = 16, CLEX max_factor 4, so lengths past 16 have t > 1. Qwen2 (q/k/v biases) came to transformers
+after the reference's 4.36.2, so it is written by a second run under a newer one (`--qwen2`).
 
     python3 -m venv venv && venv/bin/pip install torch transformers==4.36.2 safetensors torchdiffeq
     git clone https://github.com/DAMO-NLP-SG/CLEX /tmp/CLEX     # the reference (HEAD 023709d)
     venv/bin/python scripts/make-family-fixtures.py /tmp/CLEX
+    python3 -m venv venv2 && venv2/bin/pip install torch transformers==4.46.3 safetensors
+    venv2/bin/python scripts/make-family-fixtures.py --qwen2
 """
 import json
 import os
@@ -86,12 +89,27 @@ def save(name, model, seed):
     print(name, "greedy", greedy, "mean NLL at 64", sum(golden["nll"]["64"]) / 63)
 
 
+COMMON = dict(vocab_size=V, hidden_size=E, intermediate_size=FFN, num_hidden_layers=LAYERS,
+              num_attention_heads=HEADS, max_position_embeddings=L, bos_token_id=None, eos_token_id=256,
+              tie_word_embeddings=False)
+
+
+def qwen2():
+    """Qwen2 (transformers >= 4.37): the LLaMA block with q/k/v biases, no sliding window."""
+    torch.manual_seed(0)
+    model = transformers.Qwen2ForCausalLM(transformers.Qwen2Config(
+        **COMMON, num_key_value_heads=1, rms_norm_eps=1e-5, rope_theta=10000.0, use_sliding_window=False,
+        attn_implementation="eager"))
+    randomize(model, 6)
+    save("qwen2", model, 6)
+
+
 def main():
+    if sys.argv[1:] == ["--qwen2"]:
+        return qwen2()
     CLEXPhiConfig, PhiForCausalLM, CLEXMixtralConfig, MixtralForCausalLM = reference_classes(sys.argv[1])
     torch.manual_seed(0)
-    common = dict(vocab_size=V, hidden_size=E, intermediate_size=FFN, num_hidden_layers=LAYERS,
-                  num_attention_heads=HEADS, max_position_embeddings=L, bos_token_id=None, eos_token_id=256,
-                  tie_word_embeddings=False)
+    common = COMMON
 
     phi = PhiForCausalLM(CLEXPhiConfig(**common, partial_rotary_factor=0.5, rope_scaling=dict(CLEX),
                                        hidden_act="gelu_new", layer_norm_eps=1e-5))

@@ -5,7 +5,7 @@ import Testing
 
 /// Tiny checkpoints of each family written by the real reference (scripts/make-family-fixtures.py:
 /// Phi-2 and Mixtral with CLEX from the CLEX reference's own classes, GPT-NeoX parallel and
-/// sequential and Mistral from transformers 4.36.2), loaded as stored and run by both backends:
+/// sequential and Mistral from transformers 4.36.2, Qwen2 from 4.46.3), loaded as stored and run by both backends:
 ///
 /// - token-level NLLs of one forward over the first n tokens (the reference's one rotation per
 ///   call; for CLEX t = ⌈n / L⌉ with L = 16, so n > 16 exercises t > 1) within 1e-4 relative,
@@ -13,7 +13,7 @@ import Testing
 /// - greedy continuations (prompt in one call, then a token per call) equal token for token.
 @Suite("families: golden NLLs and greedy tokens from the PyTorch reference")
 struct FamilyGoldenTests {
-    static let fixtures = ["phi2-clex", "mixtral-clex", "gptneox", "gptneox-sequential", "mistral"]
+    static let fixtures = ["phi2-clex", "mixtral-clex", "gptneox", "gptneox-sequential", "mistral", "qwen2"]
 
     struct Golden: Decodable {
         var tokens: [Int32]
@@ -40,9 +40,10 @@ struct FamilyGoldenTests {
     func family(name: String) throws {
         let c = try ModelLoader.load(Self.directory(name)).model.configuration
         let expected: [String: ModelArchitecture] = ["phi2-clex": .phi2, "mixtral-clex": .mixtral, "gptneox": .gptNeoX,
-                                                     "gptneox-sequential": .gptNeoX, "mistral": .mistral]
+                                                     "gptneox-sequential": .gptNeoX, "mistral": .mistral, "qwen2": .qwen2]
         #expect(c.architecture == expected[name])
-        #expect(c.rotaryDimension == ["phi2-clex": 8, "mixtral-clex": 16, "gptneox": 4, "gptneox-sequential": 4, "mistral": 16][name])
+        #expect(c.rotaryDimension == ["phi2-clex": 8, "mixtral-clex": 16, "gptneox": 4, "gptneox-sequential": 4, "mistral": 16,
+                                        "qwen2": 16][name])
         #expect(c.parallelResidual == (name == "phi2-clex" || name == "gptneox"))
     }
 

@@ -24,7 +24,9 @@ enum ExportCommand {
                           model with another method (CLEX: its ODE weights at initialisation unless
                           the source holds model.clex_layer.*)
 
-    GGUF vocabularies are not converted to tokenizer.json: use the original model's tokenizer files.
+    A GGUF's byte-level BPE vocabulary (tokenizer.ggml.model gpt2) is written as tokenizer.json and
+    tokenizer_config.json; SentencePiece vocabularies are not converted: use the original model's
+    tokenizer files.
     The reference's train/train_lm.py picks its classes from the path: put "llama", "phi" or
     "mixtral" in the --out directory's name (e.g. out/llama-clex).
     Every file is written to a temporary name and renamed into place; an interrupted export
@@ -42,14 +44,33 @@ enum ExportCommand {
         let (method, _) = try loaded.positionalMethod(overrides: args.positionalOverrides())
         try ModelWriter.saveHF(loaded.model, positional: method, to: out)
         let copied = try copyTokenizerFiles(from: path, to: out)
+        var notes = copied.isEmpty ? [] : ["copied \(copied.joined(separator: ", "))"]
         if loaded.tokenizer is ByteTokenizer {
             try ByteTokenizerMarker.write(into: out)
             if !copied.contains("tokenizer.json") { try ByteTokenizerFiles.write(into: out) }
+        } else if !copied.contains("tokenizer.json"), let gguf = loaded.checkpoint as? GGUFFile,
+                  gguf.metadata.contains("tokenizer.ggml.model") {
+            notes.append(try writeTokenizerFiles(ModelLoader.ggufTokenizerMetadata(gguf.metadata), to: out))
         }
         let c = loaded.model.configuration
         print("wrote \(out): \(c.parameterCount) parameters, \(c.layerCount) layers, rope_scaling \(method.configuration.scheme.typeName)"
-              + (copied.isEmpty ? "" : "; copied \(copied.joined(separator: ", "))"))
+              + notes.map { "; " + $0 }.joined())
         return 0
+    }
+
+    /// tokenizer.json and tokenizer_config.json from a GGUF's vocabulary (byte-level BPE); a
+    /// vocabulary that is not converted (SentencePiece) is said, not an error: the weights are
+    /// exported all the same. Returns what was done, for the summary line.
+    static func writeTokenizerFiles(_ metadata: GGUFTokenizerMetadata, to directory: String) throws -> String {
+        let files: (Data, Data)
+        do {
+            files = (try metadata.tokenizerJSON(), try metadata.tokenizerConfigJSON())
+        } catch let error as TokenizerError {
+            return "no tokenizer.json (\(error)): copy the original model's tokenizer files beside it"
+        }
+        try AtomicFileWriter.write(files.0, to: (directory as NSString).appendingPathComponent("tokenizer.json"))
+        try AtomicFileWriter.write(files.1, to: (directory as NSString).appendingPathComponent("tokenizer_config.json"))
+        return "tokenizer.json and tokenizer_config.json from the GGUF vocabulary"
     }
 
     /// Copies the HF tokenizer files found beside a safetensors source; returns their names.

@@ -197,7 +197,7 @@ public enum ModelLoader {
     }
 
     /// The tokenizer keys of GGUF metadata as the plain values `GGUFTokenizerMetadata` reads.
-    static func ggufTokenizerMetadata(_ metadata: CheckpointMetadata) throws -> GGUFTokenizerMetadata {
+    public static func ggufTokenizerMetadata(_ metadata: CheckpointMetadata) throws -> GGUFTokenizerMetadata {
         var plain: [String: Any] = [:]
         for (key, value) in metadata.entries where key.hasPrefix("tokenizer.") {
             plain[key] = plainValue(value)

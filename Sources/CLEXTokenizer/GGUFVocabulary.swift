@@ -128,8 +128,7 @@ extension BPETokenizer {
         }
         func valid(_ id: Int32?) -> Int32? { id.flatMap { $0 >= 0 && Int($0) < n ? $0 : nil } }
         let (bos, eos, unk, pad) = (valid(m.bosID), valid(m.eosID), valid(m.unknownID), valid(m.paddingID))
-        let types: [GGUFTokenType] = m.tokenTypes.map { $0.map { GGUFTokenType(rawValue: $0) ?? .normal } }
-            ?? (0..<n).map { id in [bos, eos, unk].contains(Int32(id)) ? .control : .normal }
+        let types = m.resolvedTypes(bos: bos, eos: eos, unknown: unk)
 
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(n)
@@ -150,34 +149,10 @@ extension BPETokenizer {
         let addBOS: Bool
         switch m.model {
         case "gpt2":
-            guard let merges = m.merges, !merges.isEmpty else {
-                throw TokenizerError.missingField(
-                    "tokenizer without merges: GGUF tokenizer.ggml.model 'gpt2' (byte-level BPE) needs tokenizer.ggml.merges")
-            }
-            let pre = m.pre ?? "(missing)"
+            let family = try m.byteLevelPreTokenizerFamily
             let regex = ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
-            if Self.gpt2PreTokenizers.contains(pre) {
-                preTokenizer = regex
-            } else if Self.digitsGPT2PreTokenizers.contains(pre) {
-                preTokenizer = PreTokenizerSequence([DigitsPreTokenizer(individualDigits: true), regex])
-            } else {
-                let supported = (Self.gpt2PreTokenizers.union(Self.digitsGPT2PreTokenizers)).sorted().joined(separator: ", ")
-                throw TokenizerError.unsupported(
-                    "GGUF: tokenizer.ggml.pre '\(pre)' is not supported for tokenizer.ggml.model 'gpt2' (supported: \(supported))")
-            }
-            var pairs: [(String, String)] = []
-            pairs.reserveCapacity(merges.count)
-            for (i, line) in merges.enumerated() {
-                // llama.cpp splits at the first space after the first character.
-                guard let space = line.dropFirst().firstIndex(of: " ") else {
-                    throw TokenizerError.malformed("GGUF: tokenizer.ggml.merges[\(i)] '\(line)' is not 'left right'")
-                }
-                let left = String(line[..<space]), right = String(line[line.index(after: space)...])
-                // llama.cpp tolerates merges outside the vocabulary; they can never apply.
-                guard let l = vocabulary[left], let r = vocabulary[right], vocabulary[left + right] != nil,
-                      types[Int(l)] != .control, types[Int(r)] != .control else { continue }
-                pairs.append((left, right))
-            }
+            preTokenizer = family.digits ? PreTokenizerSequence([DigitsPreTokenizer(individualDigits: true), regex]) : regex
+            let pairs = try m.byteLevelMerges(vocabulary: vocabulary, types: types)
             // A byte without a token is dropped, as llama.cpp and HF tokenizers (no unk_token) do.
             model = try BPEModel(unit: .bytes, vocabulary: vocabulary, merges: pairs)
             normalizer = nil

@@ -1,4 +1,5 @@
 import CLEXTokenizer
+import Foundation
 import Testing
 
 /// SmolLM2-135M-Instruct's real 49,152-token byte-level BPE against reference ids from HF
@@ -7,6 +8,7 @@ import Testing
 @Suite("SmolLM2 byte-level BPE golden ids") struct SmolLM2GoldenTests {
     static let loaders: [(String, Result<BPETokenizer, any Error>)] = [
         ("tokenizer.json", Fixtures.smolLM2JSON), ("GGUF arrays", Fixtures.smolLM2GGUF),
+        ("GGUF arrays converted to tokenizer.json", Fixtures.smolLM2Converted),
     ]
 
     @Test("the fixture has at least 200 cases")
@@ -14,7 +16,7 @@ import Testing
         #expect(try Fixtures.cases("smollm2-token-ids.json").count >= 200)
     }
 
-    @Test("encode matches the reference ids, special tokens parsed or not", arguments: [0, 1])
+    @Test("encode matches the reference ids, special tokens parsed or not", arguments: [0, 1, 2])
     func encode(loader: Int) throws {
         let (name, result) = Self.loaders[loader]
         let tokenizer = try result.get()
@@ -30,7 +32,7 @@ import Testing
         #expect(mismatches == 0)
     }
 
-    @Test("decode(encode(s)) == s for every case", arguments: [0, 1])
+    @Test("decode(encode(s)) == s for every case", arguments: [0, 1, 2])
     func roundTrip(loader: Int) throws {
         let (name, result) = Self.loaders[loader]
         let tokenizer = try result.get()
@@ -69,5 +71,24 @@ import Testing
         let t = try Fixtures.smolLM2JSON.get()
         #expect(t.preTokenize("abc 123") == ["abc", " ", "1", "2", "3"])
         #expect(t.preTokenize("I'm  here\t\tnow ") == ["I", "'m", " ", " here", "\t", "\t", "now", " "])
+    }
+
+    @Test("the converted tokenizer.json holds HF's own vocabulary, merges and special tokens")
+    func conversionMatchesHF() throws {
+        let converted = try JSONSerialization.jsonObject(with: Fixtures.smolLM2GGUFMetadata().tokenizerJSON()) as! [String: Any]
+        let hf = try Fixtures.json("smollm2-tokenizer.json")
+        let (ours, theirs) = (converted["model"] as! [String: Any], hf["model"] as! [String: Any])
+        #expect(ours["vocab"] as? [String: Int] == theirs["vocab"] as? [String: Int])
+        #expect((ours["merges"] as? [String]) == (theirs["merges"] as? [[String]])?.map { $0.joined(separator: " ") })
+        let specials = { (root: [String: Any]) in
+            (root["added_tokens"] as? [[String: Any]] ?? []).map { "\($0["id"]!) \($0["content"]!) \($0["special"]!)" }
+        }
+        #expect(specials(converted) == specials(hf))
+    }
+
+    @Test("a SentencePiece GGUF vocabulary is not converted, and says so")
+    func sentencePieceRefused() throws {
+        let metadata = try GGUFTokenizerMetadata(metadata: Fixtures.json("llama-spm-vocab.json"))
+        #expect { try metadata.tokenizerJSON() } throws: { "\($0)".contains("'llama' is not converted to tokenizer.json") }
     }
 }

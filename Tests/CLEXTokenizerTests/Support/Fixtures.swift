@@ -33,7 +33,10 @@ enum Fixtures {
     /// SmolLM2-135M-Instruct from GGUF-shaped arrays rebuilt from the tokenizer.json (ids in
     /// order, merges as "a b" strings, the 17 special tokens as control tokens), with the GGUF's
     /// own special ids and pre-tokenizer name.
-    static let smolLM2GGUF: Result<BPETokenizer, any Error> = Result {
+    static let smolLM2GGUF: Result<BPETokenizer, any Error> = Result { try BPETokenizer(gguf: smolLM2GGUFMetadata()) }
+
+    /// The GGUF-shaped arrays of `smolLM2GGUF`.
+    static func smolLM2GGUFMetadata() throws -> GGUFTokenizerMetadata {
         let root = try json("smollm2-tokenizer.json")
         let ids = try json("smollm2-token-ids.json")
         guard let model = root["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int],
@@ -53,7 +56,14 @@ enum Fixtures {
             unknownID: (gguf["tokenizer.ggml.unknown_token_id"] as? Int).map(Int32.init),
             paddingID: (gguf["tokenizer.ggml.padding_token_id"] as? Int).map(Int32.init),
             addBOS: gguf["tokenizer.ggml.add_bos_token"] as? Bool)
-        return try BPETokenizer(gguf: metadata)
+        return metadata
+    }
+
+    /// SmolLM2-135M-Instruct through `clex export`'s conversion: the GGUF-shaped arrays written
+    /// as tokenizer.json and tokenizer_config.json, read back by the tokenizer.json loader.
+    static let smolLM2Converted: Result<BPETokenizer, any Error> = Result {
+        let metadata = try smolLM2GGUFMetadata()
+        return try BPETokenizer(tokenizerJSON: metadata.tokenizerJSON(), config: metadata.tokenizerConfigJSON())
     }
 
     /// The LLaMA-style SentencePiece BPE from GGUF-shaped arrays.

@@ -51,7 +51,7 @@ public struct DemoPlan: Sendable {
     public var passkeyTrials: Int
     public var seed: UInt64 = 1
 
-    /// The default demo (about 20 minutes on a 2-core machine).
+    /// The default demo (66 minutes measured on 2 cores shared with other builds, 2026-12-07).
     public static let standard = DemoPlan(window: 128, batch: 32, continueLength: 128, baseSteps: 360, continueSteps: 200,
                                           baseLearningRate: 3e-3, continueLearningRate: 1e-3, factor: 16,
                                           multiples: [1, 2, 4, 8, 16], maxWindows: 24,

@@ -31,13 +31,14 @@ extension GGUFTokenizerMetadata {
         return pairs
     }
 
-    /// The byte-level pre-tokenizer of `tokenizer.ggml.pre`: GPT-2's split, with digits one by
-    /// one first for the `smollm` family. Throws for a name outside both families.
-    var byteLevelPreTokenizerFamily: (digits: Bool, name: String) {
+    /// Whether the byte-level pre-tokenizer of `tokenizer.ggml.pre` splits digits one by one
+    /// before GPT-2's split (the `smollm` family) or only splits as GPT-2 (the `gpt2` family).
+    /// Throws for a name outside both families.
+    var splitsDigitsFirst: Bool {
         get throws {
             let pre = self.pre ?? "(missing)"
-            if BPETokenizer.gpt2PreTokenizers.contains(pre) { return (false, pre) }
-            if BPETokenizer.digitsGPT2PreTokenizers.contains(pre) { return (true, pre) }
+            if BPETokenizer.gpt2PreTokenizers.contains(pre) { return false }
+            if BPETokenizer.digitsGPT2PreTokenizers.contains(pre) { return true }
             let supported = BPETokenizer.gpt2PreTokenizers.union(BPETokenizer.digitsGPT2PreTokenizers).sorted().joined(separator: ", ")
             throw TokenizerError.unsupported(
                 "GGUF: tokenizer.ggml.pre '\(pre)' is not supported for tokenizer.ggml.model 'gpt2' (supported: \(supported))")
@@ -66,7 +67,7 @@ extension GGUFTokenizerMetadata {
         var vocabulary: [String: Int32] = [:]
         for (id, token) in tokens.enumerated() { vocabulary[token] = Int32(id) }
         let merges = try byteLevelMerges(vocabulary: vocabulary, types: types)
-        let family = try byteLevelPreTokenizerFamily
+        let digitsFirst = try splitsDigitsFirst
 
         var added: [[String: Any]] = []
         for (id, type) in types.enumerated() where [.control, .unknown, .userDefined].contains(type) {
@@ -74,7 +75,7 @@ extension GGUFTokenizerMetadata {
                           "normalized": false, "special": type != .userDefined])
         }
         let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
-        let pre: [String: Any] = family.digits
+        let pre: [String: Any] = digitsFirst
             ? ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]]
             : byteLevel
         let prefix = (addBOS ?? false) ? bos : nil

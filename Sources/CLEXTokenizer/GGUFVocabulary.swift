@@ -149,9 +149,8 @@ extension BPETokenizer {
         let addBOS: Bool
         switch m.model {
         case "gpt2":
-            let family = try m.byteLevelPreTokenizerFamily
             let regex = ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
-            preTokenizer = family.digits ? PreTokenizerSequence([DigitsPreTokenizer(individualDigits: true), regex]) : regex
+            preTokenizer = try m.splitsDigitsFirst ? PreTokenizerSequence([DigitsPreTokenizer(individualDigits: true), regex]) : regex
             let pairs = try m.byteLevelMerges(vocabulary: vocabulary, types: types)
             // A byte without a token is dropped, as llama.cpp and HF tokenizers (no unk_token) do.
             model = try BPEModel(unit: .bytes, vocabulary: vocabulary, merges: pairs)

@@ -56,6 +56,24 @@ struct DemoQuickTests {
         #expect(second.perplexity.cells.map(\.measurement?.perplexity) == report.cells.map(\.measurement?.perplexity))
     }
 
+    @Test("clex demo --study scaling --quick: a row per size × L × method with its ratio, a well-formed plot")
+    func scalingQuick() throws {
+        let out = NSTemporaryDirectory() + "clex-scaling-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let report = try ScalingStudy.quick.run(texts: shakespeare, output: out) { _ in }
+        #expect(report.rows.map(\.method) == ["PI ×4", "YaRN ×4", "CLEX T=4", "PI ×4", "YaRN ×4", "CLEX T=4"])
+        #expect(report.rows.map(\.window) == [16, 16, 16, 32, 32, 32])
+        #expect(report.rows.allSatisfy { r in r.ratio.map { [1, 2, 4, 8, 16].contains($0) } ?? false && r.perplexities.count == 5 })
+        let paths = try report.save(to: out + "/results", command: "test", seconds: 1)
+        let svg = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
+        #expect(XMLParser(data: svg).parse(), "scaling.svg is well-formed XML")
+        #expect(String(decoding: svg, as: UTF8.self).contains("CLEX T=4 · tiny"))
+    }
+}
+
+/// The demo's parts that need no texts: choosing documents from a folder, the extrapolation ratio.
+@Suite("clex demo: documents and ratios")
+struct DemoPartsTests {
     @Test("--texts of any folder: every .txt and .md file, a seeded tenth (at least one) held out; fewer than two refused")
     func otherTexts() throws {
         let dir = NSTemporaryDirectory() + "clex-demo-texts-\(UUID().uuidString)"
@@ -93,19 +111,5 @@ struct DemoQuickTests {
         #expect(extrapolationRatio(report, method: "a", trainingLength: 64) == 2)   // 256 breaks the run
         #expect(extrapolationRatio(report, method: "b", trainingLength: 64) == 4)   // 512 unmeasured
         #expect(extrapolationRatio(report, method: "c", trainingLength: 64) == nil)
-    }
-
-    @Test("clex demo --study scaling --quick: a row per size × L × method with its ratio, a well-formed plot")
-    func scalingQuick() throws {
-        let out = NSTemporaryDirectory() + "clex-scaling-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let report = try ScalingStudy.quick.run(texts: shakespeare, output: out) { _ in }
-        #expect(report.rows.map(\.method) == ["PI ×4", "YaRN ×4", "CLEX T=4", "PI ×4", "YaRN ×4", "CLEX T=4"])
-        #expect(report.rows.map(\.window) == [16, 16, 16, 32, 32, 32])
-        #expect(report.rows.allSatisfy { r in r.ratio.map { [1, 2, 4, 8, 16].contains($0) } ?? false && r.perplexities.count == 5 })
-        let paths = try report.save(to: out + "/results", command: "test", seconds: 1)
-        let svg = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
-        #expect(XMLParser(data: svg).parse(), "scaling.svg is well-formed XML")
-        #expect(String(decoding: svg, as: UTF8.self).contains("CLEX T=4 · tiny"))
     }
 }

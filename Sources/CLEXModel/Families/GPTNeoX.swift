@@ -49,9 +49,7 @@ extension LlamaModel {
         let h = backend.normalize(x, attentionNorm)
         let attended = attention(backend, h, layer: i, w)
         if c.parallelResidual {
-            let units = backend.activatedUnits(backend.normalize(x, mlpNorm), w.up, bias: w[.upBias], activation: c.activation)
-            let x = backend.linear(attended, w.output, bias: w[.outputBias], adding: x)
-            return backend.linear(units, w.down, bias: w[.downBias], adding: x)
+            return parallelResidual(backend, x, attended: attended, mlpInput: backend.normalize(x, mlpNorm), w)
         }
         let y = backend.linear(attended, w.output, bias: w[.outputBias], adding: x)
         let units = backend.activatedUnits(backend.normalize(y, mlpNorm), w.up, bias: w[.upBias], activation: c.activation)

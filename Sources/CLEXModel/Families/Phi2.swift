@@ -37,9 +37,15 @@ extension LlamaModel {
     func phi2Block<B: ModelBackend>(_ backend: B, _ x: B.Value, layer i: Int, _ w: LlamaLayerWeights<B.Parameter>) -> B.Value {
         let c = configuration
         let h = backend.normalize(x, Normalization(weight: w.attentionNorm, bias: w[.attentionNormBias], epsilon: c.rmsNormEpsilon))
-        let attended = attention(backend, h, layer: i, w)
-        let units = backend.activatedUnits(h, w.up, bias: w[.upBias], activation: c.activation)
-        let x = backend.linear(attended, w.output, bias: w[.outputBias], adding: x)
-        return backend.linear(units, w.down, bias: w[.downBias], adding: x)
+        return parallelResidual(backend, x, attended: attention(backend, h, layer: i, w), mlpInput: h, w)
+    }
+
+    /// x + dense(attended) + fc2(act(fc1(m))): the parallel residual of Phi-2 and GPT-NeoX, whose
+    /// dense MLP and output projection carry biases.
+    func parallelResidual<B: ModelBackend>(_ backend: B, _ x: B.Value, attended: B.Value, mlpInput m: B.Value,
+                                           _ w: LlamaLayerWeights<B.Parameter>) -> B.Value {
+        let units = backend.activatedUnits(m, w.up, bias: w[.upBias], activation: configuration.activation)
+        let y = backend.linear(attended, w.output, bias: w[.outputBias], adding: x)
+        return backend.linear(units, w.down, bias: w[.downBias], adding: y)
     }
 }

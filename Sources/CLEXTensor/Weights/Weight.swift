@@ -116,9 +116,9 @@ public struct Weight: @unchecked Sendable {
         case .tensor(let t):
             return Weight(t.reshaped([rows, columns]).slice(rows: range))
         case .bytes(let p, let owner):
-            return try! Weight(type: type, shape: shape,
-                               bytes: UnsafeRawBufferPointer(start: p + range.lowerBound * bytesPerRow, count: range.count * bytesPerRow),
-                               owner: owner)
+            return Weight(wholeRowsOf: type, shape: shape,
+                          bytes: UnsafeRawBufferPointer(start: p + range.lowerBound * bytesPerRow, count: range.count * bytesPerRow),
+                          owner: owner)
         }
     }
 
@@ -149,8 +149,8 @@ public struct Weight: @unchecked Sendable {
             (buffer.base + offset).copyMemory(from: p.bytes, byteCount: p.byteCount)
             offset += p.byteCount
         }
-        return try! Weight(type: type, shape: [rows, columns], bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
-                           owner: buffer)
+        return Weight(wholeRowsOf: type, shape: [rows, columns], bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+                      owner: buffer)
     }
 
     /// Rows `selection` of this matrix, in that order (a copy, in the same type): e.g. the query
@@ -168,8 +168,15 @@ public struct Weight: @unchecked Sendable {
         for (i, r) in selection.enumerated() {
             (buffer.base + i * bytesPerRow).copyMemory(from: bytes + r * bytesPerRow, byteCount: bytesPerRow)
         }
-        return try! Weight(type: type, shape: selected, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
-                           owner: buffer)
+        return Weight(wholeRowsOf: type, shape: selected, bytes: UnsafeRawBufferPointer(start: buffer.base, count: buffer.count),
+                      owner: buffer)
+    }
+
+    /// A weight over `bytes` that are whole rows of a weight already checked (`init(type:shape:
+    /// bytes:owner:)` passed for its rows and columns), so the check cannot fail again: the
+    /// row views and copies above, never bytes from a file.
+    private init(wholeRowsOf type: ElementType, shape: [Int], bytes: UnsafeRawBufferPointer, owner: AnyObject) {
+        try! self.init(type: type, shape: shape, bytes: bytes, owner: owner)
     }
 }
 

@@ -12,7 +12,8 @@ golden.json beside it:
   is read in one call, then one token per call (t follows the context).
 
 Families: Phi-2 and Mixtral with CLEX (the CLEX reference's CLEX/phi2/modeling_phi2_clex.py and
-CLEX/mixtral/modeling_mixtral_clex.py, nonzero ODE weights), GPT-NeoX with parallel and with sequential residual, Mistral (transformers 4.36.2).
+CLEX/mixtral/modeling_mixtral_clex.py, nonzero ODE weights), GPT-NeoX with parallel and with sequential residual, Mistral with a window past every length and
+with a sliding window of 12 (transformers 4.36.2).
 L = 16, CLEX max_factor 4, so lengths past 16 have t > 1. Qwen2 (q/k/v biases) came to transformers
 after the reference's 4.36.2, so it is written by a second run under a newer one (`--qwen2`).
 
@@ -145,6 +146,13 @@ def main():
         **common, num_key_value_heads=1, sliding_window=4096, rms_norm_eps=1e-5))
     randomize(mistral, 4)
     save("mistral", mistral, 4)
+
+    # A window shorter than the texts and the prompt: each query sees itself and the 11 keys before
+    # it (transformers masks key j for query i when i - j >= sliding_window, as llama.cpp does).
+    windowed = transformers.MistralForCausalLM(transformers.MistralConfig(
+        **common, num_key_value_heads=1, sliding_window=12, rms_norm_eps=1e-5))
+    randomize(windowed, 6)
+    save("mistral-window", windowed, 6)
 
 
 if __name__ == "__main__":

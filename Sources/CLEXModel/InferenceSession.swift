@@ -34,15 +34,14 @@ public final class InferenceSession {
 
     /// A session with room for `capacity` tokens whose KV cache holds `cacheTypes`, computing over
     /// the model's stored weights with activations at `precision` where they meet quantised
-    /// weights. Throws (before allocating) when the cache types do not suit the model, the
-    /// capacity exceeds the model's sliding window, or the cache and activations of a full
-    /// context would not fit in the memory available (`ContextMemory.require`).
+    /// weights. Throws (before allocating) when the cache types do not suit the model or the
+    /// cache and activations of a full context would not fit in the memory available
+    /// (`ContextMemory.require`).
     public init(model: LlamaModel, capacity: Int, rotary: @escaping RotaryProvider, alibiSlopes: [Float]? = nil,
                 boundaries: @escaping (_ from: Int, _ to: Int) -> [Int] = { _, _ in [] },
                 precision: ActivationPrecision = .q8, cacheTypes: KVCacheTypes = .f16) throws {
         guard capacity >= 0 else { throw ModelLoadError("a session needs a capacity of at least 0 tokens, got \(capacity)") }
         try cacheTypes.validate(for: model.configuration)
-        try model.configuration.requireFullAttention(over: capacity)
         try ContextMemory(model.configuration, cacheTypes: cacheTypes).require(capacity)
         self.model = model
         self.cache = try KVCache(configuration: model.configuration, capacity: capacity, types: cacheTypes)

@@ -39,9 +39,8 @@ public struct LlamaConfiguration: Sendable, Equatable {
     /// Experts each token is routed to (Mixtral `num_experts_per_tok`).
     public var expertsPerToken = 0
     /// Keys each query may see (Mistral/Mixtral `sliding_window`; Qwen2's with
-    /// `use_sliding_window`), or nil for full causal attention. Attention here is full causal,
-    /// which equals the window's up to this many tokens: longer contexts are refused
-    /// (`requireFullAttention`).
+    /// `use_sliding_window`), or nil for full causal attention: each query sees itself and the
+    /// window − 1 keys before it (`AttentionOptions.window`).
     public var slidingWindow: Int?
     /// Whether attention and MLP read the same block input and add to one residual (Phi-2,
     /// GPT-NeoX's `use_parallel_residual`), rather than one after the other.
@@ -102,14 +101,6 @@ public struct LlamaConfiguration: Sendable, Equatable {
         for id in eosTokenIDs + (bosTokenID.map { [$0] } ?? []) where id < 0 || id >= vocabularySize {
             throw fail("bos_token_id/eos_token_id", "token id \(id) outside the vocabulary of \(vocabularySize)")
         }
-    }
-
-    /// Throws when a context of `tokens` tokens would need the sliding window this tool does not
-    /// implement (more tokens than `slidingWindow`).
-    public func requireFullAttention(over tokens: Int) throws {
-        guard let window = slidingWindow, tokens > window else { return }
-        throw ModelLoadError("a context of \(tokens) tokens needs sliding-window attention (sliding_window \(window)), "
-                             + "which this tool does not implement: use at most \(window) tokens")
     }
 
     /// Number of parameters (weights and biases) of the model.

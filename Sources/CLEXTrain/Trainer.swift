@@ -52,7 +52,6 @@ public final class Trainer {
                 throw TrainingError.tokenOutsideVocabulary(set: set, id: bad, vocabulary: v)
             }
         }
-        try model.configuration.requireFullAttention(over: options.sequenceLength)
         // Float32 weights, gradients and AdamW's two moments: 16 bytes per parameter at least.
         try MemoryBudget.require(16 * model.configuration.parameterCount,
                                  for: "training \(model.configuration.parameterCount) parameters (weights, gradients, AdamW moments)")

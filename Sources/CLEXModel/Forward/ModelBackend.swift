@@ -91,6 +91,8 @@ public struct AttentionShape: Sendable {
     public var rotaryDimension: Int
     /// Pairing of rotated elements.
     public var layout: RotaryLayout
+    /// Keys each query sees, itself included (`sliding_window`), or nil for all earlier keys.
+    public var window: Int?
 
     public init(_ c: LlamaConfiguration) {
         queryHeads = c.headCount
@@ -98,5 +100,6 @@ public struct AttentionShape: Sendable {
         headDimension = c.headDimension
         rotaryDimension = c.rotaryDimension
         layout = c.rotaryLayout
+        window = c.slidingWindow
     }
 }

@@ -71,7 +71,7 @@ struct TapeBackend: ModelBackend {
 
     func attend(layer: Int, query: Variable, key: Variable, value: Variable) -> Variable {
         let (t, d, hkv) = (tokensPerSequence, shape.headDimension, shape.keyValueHeads)
-        var options = AttentionOptions(alibiSlopes: positions.alibiSlopes)
+        var options = AttentionOptions(alibiSlopes: positions.alibiSlopes, window: shape.window)
         if positions.alibiSlopes != nil {
             options.queryPositions = positions.positions
             options.keyPositions = positions.positions

@@ -30,8 +30,9 @@ enum DecodeKernels {
     }
 }
 
-/// Causal grouped-query attention of a few new queries over a KV cache, split over keys
-/// ("flash decoding"): each team chunk takes a contiguous slice of the cached keys and values,
+/// Causal grouped-query attention (optionally in a sliding window) of a few new queries over a
+/// KV cache, split over the keys they see ("flash decoding"): each team chunk takes a
+/// contiguous slice of those keys and values,
 /// computes the scores of every query head against it and keeps a partial softmax per head
 /// (max m, sum l and the unnormalised output); the partials are then merged per query head:
 /// o = Σ_c e^(m_c − M)·o_c / Σ_c e^(m_c − M)·l_c with M = max_c m_c.
@@ -50,15 +51,22 @@ struct DecodeAttention {
     /// Tokens converted at a time.
     static let block = 16
 
-    init(queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int, scale: Float, threads: Int) {
+    /// Keys each query sees, itself included (a sliding window), or nil for all earlier keys.
+    let window: Int?
+    /// The keys any query sees: from the first query's window start to S.
+    let visibleKeys: Range<Int>
+
+    init(queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int, scale: Float, window: Int?, threads: Int) {
         (self.queries, self.keys, self.queryHeads, self.kvHeads, self.headDim) = (queries, keys, queryHeads, kvHeads, headDim)
         self.scale = scale
+        self.window = window
+        visibleKeys = (window.map { max(0, keys - queries - $0 + 1) } ?? 0)..<keys
         // Four chunks per thread for balance, but none under 64 keys.
-        slices = max(1, min(4 * threads, keys / 64))
+        slices = max(1, min(4 * threads, visibleKeys.count / 64))
     }
 
     /// Padded keys per slice: room for a whole 16-key block past the slice's end.
-    private var sliceKeys: Int { (keys + slices - 1) / slices + Self.block }
+    private var sliceKeys: Int { (visibleKeys.count + slices - 1) / slices + Self.block }
     /// Floats of one token row (every kv head).
     private var rowFloats: Int { kvHeads * headDim }
     /// Floats per chunk: scores [T·Hq, sliceKeys], partials [T·Hq, D + 2] (o, m, l), then the
@@ -75,8 +83,9 @@ struct DecodeAttention {
              out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
              alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?,
              team: WorkerTeam) {
+        let (first, n) = (visibleKeys.lowerBound, visibleKeys.count)
         team.forEachChunk(slices) { slice in
-            let range = (keys * slice / slices)..<(keys * (slice + 1) / slices)
+            let range = (first + n * slice / slices)..<(first + n * (slice + 1) / slices)
             partialAttention(keys: range, q: q, cache: cache, layer: layer, rotation: rotation, item: scratch + slice * itemFloats,
                              alibi: alibi)
         }
@@ -85,6 +94,9 @@ struct DecodeAttention {
 
     /// Last key (exclusive) query t sees: t + (S − T) + 1.
     @inline(__always) func keyEnd(_ t: Int) -> Int { t + keys - queries + 1 }
+
+    /// First key query t sees: t + (S − T) − W + 1 under a window of W, else 0.
+    @inline(__always) func keyStart(_ t: Int) -> Int { window.map { max(0, keyEnd(t) - $0) } ?? 0 }
 
     private func partialAttention(keys range: Range<Int>, q: UnsafePointer<Float>, cache: KVCache, layer: Int,
                                   rotation: RotationTable?, item: UnsafeMutablePointer<Float>,
@@ -97,14 +109,15 @@ struct DecodeAttention {
         let converted = partial + rows * (d + 2)
         let n = range.count
         // Per row: its query, the offset of its kv head in a token row, its token and head, and
-        // the end of the keys it sees (no integer division in the loops below).
-        var queryOffset = [Int](), headOffset = [Int](), token = [Int](), headOf = [Int](), end = [Int]()
+        // the keys it sees (no integer division in the loops below).
+        var queryOffset = [Int](), headOffset = [Int](), token = [Int](), headOf = [Int](), start = [Int](), end = [Int]()
         for r in 0..<rows {
             let (ti, head) = r.quotientAndRemainder(dividingBy: queryHeads)
             queryOffset.append(ti * qs + head * d)
             headOffset.append((head / g) * d)
             token.append(ti)
             headOf.append(head)
+            start.append(keyStart(ti))
             end.append(keyEnd(ti))
         }
         // Scores, 16 keys at a time: the block's key rows are converted and rotated, then the
@@ -134,17 +147,18 @@ struct DecodeAttention {
         }
         // Softmax numerators over the visible keys of each row, with their max and sum.
         for r in 0..<rows {
+            let lower = min(n, max(0, start[r] - range.lowerBound))
             let visible = min(n, max(0, end[r] - range.lowerBound))
             let row = scores + r * stride
             let o = partial + r * (d + 2)
             o.update(repeating: 0, count: d)
-            guard visible > 0 else {
+            guard visible > lower else {
                 o[d] = -.infinity
                 o[d + 1] = 0
                 continue
             }
             var top = DecodeKernels.Vector(repeating: -.infinity)
-            var k = 0
+            var k = lower
             while k + 16 <= visible {
                 top = pointwiseMax(top, DecodeKernels.load(row + k))
                 k += 16
@@ -156,7 +170,7 @@ struct DecodeAttention {
             }
             let shift = DecodeKernels.Vector(repeating: m)
             var sum = DecodeKernels.Vector()
-            var j = 0
+            var j = lower
             while j + 16 <= visible {
                 let p = FastMath.exp(DecodeKernels.load(row + j) - shift)
                 DecodeKernels.store(p, row + j)
@@ -180,8 +194,8 @@ struct DecodeAttention {
             let width = min(Self.block, range.upperBound - j)
             cache.readValues(layer: layer, tokens: j..<(j + width), into: converted)
             for r in 0..<rows {
-                let visible = min(width, end[r] - j)
-                guard visible > 0 else { continue }
+                let (lower, visible) = (max(0, start[r] - j), min(width, end[r] - j))
+                guard visible > lower else { continue }
                 let p = scores + r * stride + j - range.lowerBound
                 let o = partial + r * (d + 2)
                 let values = converted + headOffset[r]
@@ -189,7 +203,7 @@ struct DecodeAttention {
                 while c + 64 <= d {
                     var (a0, a1, a2, a3) = (DecodeKernels.load(o + c), DecodeKernels.load(o + c + 16),
                                             DecodeKernels.load(o + c + 32), DecodeKernels.load(o + c + 48))
-                    for l in 0..<visible {
+                    for l in lower..<visible {
                         let (x, px) = (values + l * row + c, DecodeKernels.Vector(repeating: p[l]))
                         a0.addProduct(px, DecodeKernels.load(x)); a1.addProduct(px, DecodeKernels.load(x + 16))
                         a2.addProduct(px, DecodeKernels.load(x + 32)); a3.addProduct(px, DecodeKernels.load(x + 48))
@@ -199,7 +213,7 @@ struct DecodeAttention {
                     c += 64
                 }
                 // Remaining columns (head dimensions that are not a multiple of 64).
-                for l in 0..<visible { DecodeKernels.addScaled(o + c, p[l], values + l * row + c, d - c) }
+                for l in lower..<visible { DecodeKernels.addScaled(o + c, p[l], values + l * row + c, d - c) }
             }
             j += Self.block
         }

@@ -35,25 +35,26 @@ final class InferenceWorkspace {
         return scratch.pointer
     }
 
-    /// The first `tokens` keys (rotated by `rotation`, rotate-half order) and values of `layer`
-    /// in `cache` as Float32 [tokens, Hkv, D] each, for the blocked attention of a prefill.
+    /// The keys (rotated by `rotation`, rotate-half order) and values of `tokens` of `layer` in
+    /// `cache` as Float32 [tokens.count, Hkv, D] each, for the blocked attention of a prefill.
     /// The buffers are reused across layers and steps (grown by half again, up to the cache's
     /// capacity, when too small).
-    func floatContents(_ cache: KVCache, layer: Int, tokens: Int, rotation: RotationTable?) -> (keys: Tensor, values: Tensor) {
-        let (hkv, d) = (cache.keyValueHeads, cache.headDimension)
+    func floatContents(_ cache: KVCache, layer: Int, tokens: Range<Int>, rotation: RotationTable?) -> (keys: Tensor, values: Tensor) {
+        let (hkv, d, count) = (cache.keyValueHeads, cache.headDimension, tokens.count)
         let row = hkv * d
-        if floatKeys.count < tokens * row {
-            let grown = max(min(tokens * 3 / 2, cache.capacity), tokens) * row
+        if floatKeys.count < count * row {
+            let grown = max(min(count * 3 / 2, cache.capacity), count) * row
             floatKeys = Tensor(zeros: [grown])
             floatValues = Tensor(zeros: [grown])
         }
         let (k, v) = (floatKeys.pointer, floatValues.pointer)
-        Parallel.forEachChunk(tokens, costPerItem: 4 * row) { range in
-            cache.readKeys(layer: layer, tokens: range, into: k + range.lowerBound * row, rotation: rotation)
-            cache.readValues(layer: layer, tokens: range, into: v + range.lowerBound * row)
+        Parallel.forEachChunk(count, costPerItem: 4 * row) { range in
+            let read = (tokens.lowerBound + range.lowerBound)..<(tokens.lowerBound + range.upperBound)
+            cache.readKeys(layer: layer, tokens: read, into: k + range.lowerBound * row, rotation: rotation)
+            cache.readValues(layer: layer, tokens: read, into: v + range.lowerBound * row)
         }
-        return (Tensor(storage: floatKeys.storage, offset: 0, shape: [tokens, hkv, d]),
-                Tensor(storage: floatValues.storage, offset: 0, shape: [tokens, hkv, d]))
+        return (Tensor(storage: floatKeys.storage, offset: 0, shape: [count, hkv, d]),
+                Tensor(storage: floatValues.storage, offset: 0, shape: [count, hkv, d]))
     }
 }
 
@@ -178,18 +179,21 @@ final class InferenceBackend: ModelBackend {
         }
         let keyPositions = p.alibiSlopes == nil ? [] : cache.positions + p.positions
         guard decoding else {
-            var options = AttentionOptions(alibiSlopes: p.alibiSlopes)
+            // Only the keys some query of the chunk sees: under a window, from the first query's.
+            let first = shape.window.map { max(0, cache.count - $0 + 1) } ?? 0
+            var options = AttentionOptions(alibiSlopes: p.alibiSlopes, window: shape.window)
             if p.alibiSlopes != nil {
                 options.queryPositions = p.positions
-                options.keyPositions = keyPositions
+                options.keyPositions = Array(keyPositions[first...])
             }
-            let (keys, values) = workspace.floatContents(cache, layer: layer, tokens: s, rotation: p.rotation)
+            let (keys, values) = workspace.floatContents(cache, layer: layer, tokens: first..<s, rotation: p.rotation)
             return Ops.attention(q, keys, values, options: options).reshaped([t, hq * d])
         }
         let out = Tensor(zeros: [t, hq * d])
         let team = workspace.team
         let attention = DecodeAttention(queries: t, keys: s, queryHeads: hq, kvHeads: hkv, headDim: d,
-                                        scale: AttentionOptions().resolvedScale(headDim: d), threads: team.threadCount)
+                                        scale: AttentionOptions().resolvedScale(headDim: d), window: shape.window,
+                                        threads: team.threadCount)
         let scratch = workspace.attentionScratch(attention.scratchCount)
         func run(_ alibi: (slopes: UnsafePointer<Float>, queryPositions: UnsafePointer<Float>, keyPositions: UnsafePointer<Float>)?) {
             attention.run(q: q.pointer, cache: cache, layer: layer, rotation: p.rotation, out: out.pointer, scratch: scratch,

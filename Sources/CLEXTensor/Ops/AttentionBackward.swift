@@ -83,7 +83,8 @@ extension Ops {
         for diagonal in (1 - keyBlocks)..<queryBlocks {
             let tiles = (max(0, -diagonal)..<min(keyBlocks, queryBlocks - diagonal)).compactMap { j -> (query: Int, key: Int)? in
                 let i = j + diagonal
-                return j * bk < g.keyEnd(min((i + 1) * bq, g.queries) - 1) ? (i, j) : nil
+                let visible = j * bk < g.keyEnd(min((i + 1) * bq, g.queries) - 1) && min((j + 1) * bk, g.keys) > g.keyStart(i * bq)
+                return visible ? (i, j) : nil
             }
             if !tiles.isEmpty { fronts.append(tiles) }
         }
@@ -125,7 +126,7 @@ extension Ops {
             BLAS.sgemm(transA: false, transB: true, m: qn, n: kn, k: d, alpha: g.scale,
                        a: t.q + rowOffset, lda: qs, b: t.k + kvOffset, ldb: ks, c: p, ldc: bk)
             for r in 0..<qn {
-                AttentionRow.probabilities(p + r * bk, valid: g.keyEnd(q0 + r) - k0, width: kn,
+                AttentionRow.probabilities(p + r * bk, first: g.keyStart(q0 + r) - k0, valid: g.keyEnd(q0 + r) - k0, width: kn,
                                            keyPositions: bias.keyPositions(from: k0), slope: slope,
                                            queryPosition: bias.queryPosition(q0 + r),
                                            logSumExp: t.logSumExp[rowStats + r])

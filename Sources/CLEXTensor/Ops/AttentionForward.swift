@@ -10,7 +10,8 @@ import Foundation
 /// Hq·D / Hkv·D gives the Bq×Bk score tile straight from q and k, an online softmax (running row
 /// max m and row sum l, Milakov & Gimelshein 2018; Dao et al. 2022) turns it into probabilities
 /// with `FastMath.exp` while rescaling the partial output, and a second sgemm adds P·V into the
-/// output rows. Key blocks wholly above the causal diagonal are skipped. The per-row
+/// output rows. Key blocks wholly above the causal diagonal (or before a sliding window) are
+/// skipped. The per-row
 /// log-sum-exp m + log l is what the backward needs to rebuild P without a second softmax.
 /// Extra memory: one Bq×Bk tile and 2·Bq row statistics per running item, plus the [B, Hq, T]
 /// log-sum-exp — O(T), never O(T·S).
@@ -83,13 +84,13 @@ extension Ops {
         for r in 0..<qn { rowMax[r] = -.infinity; rowSum[r] = 0 }
         let keyLimit = g.keyEnd(rows.upperBound - 1)
         let slope = bias.slope(h)
-        for k0 in stride(from: 0, to: keyLimit, by: bk) {
+        for k0 in stride(from: g.keyStart(rows.lowerBound), to: keyLimit, by: bk) {
             let kn = min(bk, keyLimit - k0)
             BLAS.sgemm(transA: false, transB: true, m: qn, n: kn, k: d, alpha: g.scale,
                        a: qBlock, lda: qs, b: kHead + k0 * ks, ldb: ks, c: scores, ldc: bk)
             for r in 0..<qn {
                 let i = rows.lowerBound + r
-                let factor = AttentionRow.onlineSoftmax(scores + r * bk, valid: g.keyEnd(i) - k0, width: kn,
+                let factor = AttentionRow.onlineSoftmax(scores + r * bk, first: g.keyStart(i) - k0, valid: g.keyEnd(i) - k0, width: kn,
                                                         keyPositions: bias.keyPositions(from: k0), slope: slope,
                                                         queryPosition: bias.queryPosition(i),
                                                         max: &rowMax[r], sum: &rowSum[r])
@@ -161,6 +162,9 @@ struct AttentionGeometry {
         if let p = options.keyPositions {
             requireArgument(p.count == keys, "\(op): \(p.count) key positions for k \(k)")
         }
+        if let w = options.window {
+            requireArgument(options.causal && w >= 1, "\(op): a sliding window (\(w)) needs a causal mask and at least one key")
+        }
         queryStride = queryHeads * headDim
         kvStride = kvHeads * headDim
         scale = options.resolvedScale(headDim: headDim)
@@ -174,8 +178,11 @@ struct AttentionGeometry {
     /// End (exclusive) of the keys query row `i` sees: i + (S − T) + 1 when causal.
     @inline(__always) func keyEnd(_ i: Int) -> Int { causal ? min(keys, i + keys - queries + 1) : keys }
 
-    /// First query row that sees key `j`.
-    @inline(__always) func firstQuery(seeing j: Int) -> Int { causal ? max(0, j - (keys - queries)) : 0 }
+    /// First key query row `i` sees: i + (S − T) − W + 1 under a sliding window of W, else 0.
+    @inline(__always) func keyStart(_ i: Int) -> Int {
+        guard let w = options.window else { return 0 }
+        return max(0, i + keys - queries - w + 1)
+    }
 
     /// [B, Hq, T], or [Hq, T] for 3-D inputs.
     func logSumExpShape(rank: Int) -> [Int] {
@@ -258,24 +265,35 @@ enum AttentionRow {
         return x + Vector(repeating: slope) * (load(kp + c) - Vector(repeating: qp))
     }
 
-    /// Online-softmax step on a row of raw scores: adds the bias, updates the running max `m`
-    /// and sum `l`, replaces the row by exp(score − new m) (0 where masked, through `width`) and
-    /// returns the factor exp(old m − new m) by which earlier partial results must be scaled.
+    /// Keeps lanes c + lane of `x` in first..<end; the others become `masked`.
     @inline(__always)
-    static func onlineSoftmax(_ row: UnsafeMutablePointer<Float>, valid: Int, width: Int,
+    static func masked(_ x: Vector, _ c: Int, first: Int, end: Int, with masked: Float) -> Vector {
+        let lane = lanes &+ SIMD16<Int32>(repeating: Int32(c))
+        var y = x
+        y.replace(with: masked, where: (lane .< SIMD16<Int32>(repeating: Int32(first))) .| (lane .>= SIMD16<Int32>(repeating: Int32(end))))
+        return y
+    }
+
+    /// Online-softmax step on a row of raw scores, of which keys first..<valid are visible:
+    /// adds the bias, updates the running max `m` and sum `l`, replaces the row by
+    /// exp(score − new m) (0 where masked, through `width`) and returns the factor
+    /// exp(old m − new m) by which earlier partial results must be scaled.
+    @inline(__always)
+    static func onlineSoftmax(_ row: UnsafeMutablePointer<Float>, first: Int, valid: Int, width: Int,
                               keyPositions: UnsafePointer<Float>?, slope: Float, queryPosition: Float,
                               max m: inout Float, sum l: inout Float) -> Float {
         let w = min(valid, width)
         var c = 0
-        if w <= 0 {
+        if w <= max(first, 0) {
             while c < width { store(Vector(repeating: 0), row + c); c += 16 }
             return 1
         }
         var vmax = Vector(repeating: -.infinity)
         while c < w {
             var x = biased(load(row + c), keyPositions, c, slope, queryPosition)
-            if c + 16 > w { x.replace(with: -.infinity, where: lanes .>= SIMD16<Int32>(repeating: Int32(w - c))) }
-            if keyPositions != nil || c + 16 > w { store(x, row + c) }
+            let edge = c + 16 > w || c < first
+            if edge { x = masked(x, c, first: first, end: w, with: -.infinity) }
+            if keyPositions != nil || edge { store(x, row + c) }
             vmax.replace(with: x, where: x .> vmax)
             c += 16
         }
@@ -296,9 +314,10 @@ enum AttentionRow {
         return factor
     }
 
-    /// Replaces a row of raw scores by the probabilities exp(score + bias − lse), 0 where masked.
+    /// Replaces a row of raw scores by the probabilities exp(score + bias − lse), 0 outside the
+    /// visible keys first..<valid.
     @inline(__always)
-    static func probabilities(_ row: UnsafeMutablePointer<Float>, valid: Int, width: Int,
+    static func probabilities(_ row: UnsafeMutablePointer<Float>, first: Int, valid: Int, width: Int,
                               keyPositions: UnsafePointer<Float>?, slope: Float, queryPosition: Float,
                               logSumExp: Float) {
         let w = min(valid, width)
@@ -306,7 +325,7 @@ enum AttentionRow {
         var c = 0
         while c < w {
             var p = FastMath.exp(biased(load(row + c), keyPositions, c, slope, queryPosition) - shift)
-            if c + 16 > w { p.replace(with: 0, where: lanes .>= SIMD16<Int32>(repeating: Int32(w - c))) }
+            if c + 16 > w || c < first { p = masked(p, c, first: first, end: w, with: 0) }
             store(p, row + c)
             c += 16
         }

@@ -3,7 +3,8 @@ import Foundation
 
 /// Reference attention that forms every score and softmax in Double, following the definitions
 /// of `AttentionOptions` directly: query i at position i + (S − T), key j at position j unless
-/// positions are given; causal means key j ≤ i + (S − T); bias −slope·(queryPos − keyPos).
+/// positions are given; causal means key j ≤ i + (S − T), and a window of W also j > i + (S − T) − W;
+/// bias −slope·(queryPos − keyPos).
 struct NaiveAttention {
     let batch: Int, queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int
     let q: [Double], k: [Double], v: [Double]
@@ -32,7 +33,7 @@ struct NaiveAttention {
         let offset = keys - queries
         let qPos = options.queryPositions.map { Double($0[i]) } ?? Double(i + offset)
         var scores = [Double](repeating: -.infinity, count: keys)
-        for j in 0..<keys where !options.causal || j <= i + offset {
+        for j in 0..<keys where !options.causal || (j <= i + offset && j > i + offset - (options.window ?? keys + 1)) {
             var s = 0.0
             for c in 0..<headDim { s += q[qi(b, i, h) + c] * k[ki(b, j, kvh) + c] }
             s *= scale

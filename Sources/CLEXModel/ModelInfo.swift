@@ -67,7 +67,7 @@ public struct ModelInfo: Sendable {
                              parameterCount: gguf.tensorInfos.reduce(0) { $0 + $1.elementCount },
                              tensorTypes: types(gguf.tensorInfos.map { ($0.type.description, $0.elementCount) }),
                              ropeKeys: ggufRopeKeys(gguf.metadata), tokenizer: nil)
-            try ModelLoader.checkShapes(checkpoint, config, scheme: .gguf)
+            try ModelLoader.checkShapes(try FusedQKVView.wrapping(gguf, config), config, scheme: .gguf)
             if gguf.metadata.contains("tokenizer.ggml.model") {
                 let tokenizer = try BPETokenizer(gguf: ModelLoader.ggufTokenizerMetadata(gguf.metadata))
                 var kind = "GGUF " + (try gguf.metadata.string("tokenizer.ggml.model"))

@@ -71,7 +71,7 @@ public enum ModelLoader {
     /// positional method all from the file.
     public static func load(gguf: GGUFFile) throws -> LoadedModel {
         let config = try LlamaConfiguration(gguf: gguf.metadata, tensorNames: Set(gguf.tensorNames))
-        let parameters = try readParameters(gguf, config, scheme: .gguf)
+        let parameters = try readParameters(try FusedQKVView.wrapping(gguf, config), config, scheme: .gguf)
         let tokenizer = gguf.metadata.contains("tokenizer.ggml.model") ? try tokenizer(gguf: gguf.metadata) : nil
         let architecture = try gguf.metadata.string("general.architecture")
         var rope: [String: RopeMetadataValue] = [:]

@@ -4,7 +4,8 @@
 /// biases, the rotary embedding covers the first `partial_rotary_factor`·head_dim elements of
 /// each head, and the LM head has a bias.
 extension FamilyNames {
-    /// HF names (PhiForCausalLM) and GGUF names (llama.cpp LLM_ARCH_PHI2, separate q/k/v).
+    /// HF names (PhiForCausalLM) and GGUF names (llama.cpp LLM_ARCH_PHI2, separate q/k/v; a
+    /// file with one fused `attn_qkv` is read through `FusedQKVView`).
     static let phi2 = FamilyNames(
         layerPrefix: { "model.layers.\($0)." },
         layer: [

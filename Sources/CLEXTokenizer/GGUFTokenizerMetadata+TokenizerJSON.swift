@@ -45,44 +45,115 @@ extension GGUFTokenizerMetadata {
         }
     }
 
-    /// The vocabulary as HF `tokenizers` writes a byte-level BPE (`tokenizer.json`), so that a
-    /// model exported from a GGUF loads with `AutoTokenizer` and the `tokenizers` library and
-    /// tokenizes exactly as `BPETokenizer(gguf:)` does: the vocabulary and its applicable merges
-    /// ("left right" strings, the form every `tokenizers` version reads), control and unknown
-    /// tokens as special added tokens and user-defined ones as plain added tokens, the
-    /// pre-tokenizer of `tokenizer.ggml.pre`, and BOS/EOS added as `add_bos_token`/`add_eos_token`
-    /// say. Only byte-level vocabularies (`tokenizer.ggml.model` 'gpt2') are converted.
-    /// - Throws: `TokenizerError` for a SentencePiece vocabulary, an unsupported pre-tokenizer or
-    ///   malformed metadata.
-    public func tokenizerJSON() throws -> Data {
-        guard model == "gpt2" else {
-            throw TokenizerError.unsupported(
-                "GGUF: tokenizer.ggml.model '\(model)' is not converted to tokenizer.json (supported: gpt2, byte-level BPE); "
-                + "use the model's own tokenizer files")
+    /// The merges a SentencePiece BPE applies, as transformers' `LlamaConverter` lists them for a
+    /// `tokenizer.json`: every split of a normal piece (of at most
+    /// `BPEModel.maximumMergedPieceScalars` scalars) into two normal pieces, ordered by the
+    /// piece's score, highest first, then by the piece's id and the two sides' ids. The first
+    /// merge in that order is the one `BPETokenizer(gguf:)` ranks first; pieces of exactly equal
+    /// score are ordered by id here, where the score-ranked model merges the leftmost pair first.
+    func sentencePieceMerges(vocabulary: [String: Int32], types: [GGUFTokenType]) throws -> [(String, String)] {
+        guard let scores, scores.count == tokens.count else {
+            throw TokenizerError.missingField("GGUF: tokenizer.ggml.model 'llama' needs tokenizer.ggml.scores, one per token")
         }
+        func normal(_ piece: Substring) -> Int32? {
+            guard let id = vocabulary[String(piece)], types[Int(id)] == .normal else { return nil }
+            return id
+        }
+        var ranked: [(score: Float, id: Int32, left: Int32, right: Int32, pair: (String, String))] = []
+        for (id, piece) in tokens.enumerated() where types[id] == .normal {
+            let count = piece.unicodeScalars.count
+            guard count >= 2, count <= BPEModel.maximumMergedPieceScalars else { continue }
+            let scalars = piece.unicodeScalars
+            var cut = scalars.index(after: scalars.startIndex)
+            while cut < scalars.endIndex {
+                let left = Substring(scalars[..<cut]), right = Substring(scalars[cut...])
+                if let l = normal(left), let r = normal(right) {
+                    let score = scores[id].isNaN ? -Float.infinity : scores[id]
+                    ranked.append((score, Int32(id), l, r, (String(left), String(right))))
+                }
+                cut = scalars.index(after: cut)
+            }
+        }
+        ranked.sort { ($0.score, -$0.id, -$0.left, -$0.right) > ($1.score, -$1.id, -$1.left, -$1.right) }
+        return ranked.map(\.pair)
+    }
+
+    /// The vocabulary as HF `tokenizers` writes it (`tokenizer.json`), so that a model exported
+    /// from a GGUF loads with `AutoTokenizer` and the `tokenizers` library and tokenizes as
+    /// `BPETokenizer(gguf:)` does:
+    /// - byte-level BPE (`tokenizer.ggml.model` 'gpt2'): the vocabulary and its applicable merges
+    ///   ("left right" strings, the form every `tokenizers` version reads), the pre-tokenizer of
+    ///   `tokenizer.ggml.pre`;
+    /// - SentencePiece BPE ('llama'): transformers' LLaMA layout (its legacy one, as LLaMA-2 and
+    ///   TinyLlama ship it) — BPE with byte fallback and merges ranked by piece score, a
+    ///   `Prepend("▁")` + `Replace(" ", "▁")` normaliser (no prepend without
+    ///   `add_space_prefix`), and the matching decoder;
+    /// control and unknown tokens as special added tokens, user-defined ones as plain added
+    /// tokens, and BOS/EOS added as `add_bos_token`/`add_eos_token` say (defaults as llama.cpp).
+    /// - Throws: `TokenizerError` for another model, an unsupported pre-tokenizer or malformed
+    ///   metadata.
+    public func tokenizerJSON() throws -> Data {
         let n = tokens.count
         func valid(_ id: Int32?) -> Int32? { id.flatMap { $0 >= 0 && Int($0) < n ? $0 : nil } }
-        let (bos, eos) = (valid(bosID), valid(eosID))
-        let types = resolvedTypes(bos: bos, eos: eos, unknown: valid(unknownID))
+        let (bos, eos, unknown) = (valid(bosID), valid(eosID), valid(unknownID))
+        let types = resolvedTypes(bos: bos, eos: eos, unknown: unknown)
         var vocabulary: [String: Int32] = [:]
         for (id, token) in tokens.enumerated() { vocabulary[token] = Int32(id) }
-        let merges = try byteLevelMerges(vocabulary: vocabulary, types: types)
-        let digitsFirst = try splitsDigitsFirst
+
+        let normalizer: Any, pre: Any, decoder: Any, noTemplate: Any, defaultAddBOS: Bool
+        var bpe: [String: Any] = ["type": "BPE", "dropout": NSNull(), "continuing_subword_prefix": NSNull(),
+                                  "end_of_word_suffix": NSNull(), "ignore_merges": false, "vocab": vocabulary.mapValues(Int.init)]
+        switch model {
+        case "gpt2":
+            bpe["merges"] = try byteLevelMerges(vocabulary: vocabulary, types: types).map { "\($0.0) \($0.1)" }
+            bpe["unk_token"] = NSNull()
+            bpe["fuse_unk"] = false
+            bpe["byte_fallback"] = false
+            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+            normalizer = NSNull()
+            pre = try splitsDigitsFirst
+                ? ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]] as [String: Any]
+                : byteLevel
+            decoder = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true] as [String: Any]
+            noTemplate = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true] as [String: Any]
+            defaultAddBOS = false
+        case "llama":
+            // "left right" strings unless a piece holds a space; then [left, right] pairs
+            // (read by tokenizers 0.20 and later).
+            let merges = try sentencePieceMerges(vocabulary: vocabulary, types: types)
+            bpe["merges"] = merges.contains { $0.0.contains(" ") || $0.1.contains(" ") }
+                ? merges.map { [$0.0, $0.1] } as Any : merges.map { "\($0.0) \($0.1)" } as Any
+            bpe["unk_token"] = unknown.map { tokens[Int($0)] } ?? NSNull()
+            bpe["fuse_unk"] = true
+            bpe["byte_fallback"] = true
+            let spacePrefix = addSpacePrefix ?? true
+            let replace: [String: Any] = ["type": "Replace", "pattern": ["String": " "], "content": "▁"]
+            normalizer = spacePrefix
+                ? ["type": "Sequence", "normalizers": [["type": "Prepend", "prepend": "▁"], replace]] as [String: Any]
+                : replace
+            pre = NSNull()
+            var steps: [[String: Any]] = [["type": "Replace", "pattern": ["String": "▁"], "content": " "],
+                                          ["type": "ByteFallback"], ["type": "Fuse"]]
+            if spacePrefix { steps.append(["type": "Strip", "content": " ", "start": 1, "stop": 0]) }
+            decoder = ["type": "Sequence", "decoders": steps] as [String: Any]
+            noTemplate = NSNull()
+            defaultAddBOS = true
+        default:
+            throw TokenizerError.unsupported(
+                "GGUF: tokenizer.ggml.model '\(model)' is not converted to tokenizer.json (supported: gpt2, byte-level BPE; "
+                + "llama, SentencePiece BPE); use the model's own tokenizer files")
+        }
 
         var added: [[String: Any]] = []
         for (id, type) in types.enumerated() where [.control, .unknown, .userDefined].contains(type) {
             added.append(["id": id, "content": tokens[id], "single_word": false, "lstrip": false, "rstrip": false,
                           "normalized": false, "special": type != .userDefined])
         }
-        let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
-        let pre: [String: Any] = digitsFirst
-            ? ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]]
-            : byteLevel
-        let prefix = (addBOS ?? false) ? bos : nil
+        let prefix = (addBOS ?? defaultAddBOS) ? bos : nil
         let suffix = (addEOS ?? false) ? eos : nil
         let post: Any
         if prefix == nil && suffix == nil {
-            post = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true] as [String: Any]
+            post = noTemplate
         } else {
             func special(_ id: Int32) -> [String: Any] { ["SpecialToken": ["id": tokens[Int(id)], "type_id": 0]] }
             let single = (prefix.map { [special($0)] } ?? []) + [["Sequence": ["id": "A", "type_id": 0]]] + (suffix.map { [special($0)] } ?? [])
@@ -94,12 +165,8 @@ extension GGUFTokenizerMetadata {
             post = ["type": "TemplateProcessing", "single": single, "pair": pair, "special_tokens": specials] as [String: Any]
         }
         let root: [String: Any] = [
-            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added, "normalizer": NSNull(),
-            "pre_tokenizer": pre, "post_processor": post,
-            "decoder": ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true] as [String: Any],
-            "model": ["type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                      "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                      "vocab": vocabulary.mapValues(Int.init), "merges": merges.map { "\($0.0) \($0.1)" }] as [String: Any],
+            "version": "1.0", "truncation": NSNull(), "padding": NSNull(), "added_tokens": added, "normalizer": normalizer,
+            "pre_tokenizer": pre, "post_processor": post, "decoder": decoder, "model": bpe,
         ]
         return try JSONSerialization.data(withJSONObject: root, options: [.sortedKeys])
     }
@@ -111,7 +178,8 @@ extension GGUFTokenizerMetadata {
         func text(_ id: Int32?) -> Any { id.flatMap { $0 >= 0 && Int($0) < n ? tokens[Int($0)] : nil } ?? NSNull() }
         var o: [String: Any] = ["tokenizer_class": "PreTrainedTokenizerFast", "clean_up_tokenization_spaces": false,
                                 "bos_token": text(bosID), "eos_token": text(eosID), "unk_token": text(unknownID),
-                                "pad_token": text(paddingID), "add_bos_token": addBOS ?? false, "add_eos_token": addEOS ?? false]
+                                "pad_token": text(paddingID), "add_bos_token": addBOS ?? (model == "llama"),
+                                "add_eos_token": addEOS ?? false]
         if let chatTemplate { o["chat_template"] = chatTemplate }
         return try JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys])
     }

@@ -85,10 +85,4 @@ import Testing
         }
         #expect(specials(converted) == specials(hf))
     }
-
-    @Test("a SentencePiece GGUF vocabulary is not converted, and says so")
-    func sentencePieceRefused() throws {
-        let metadata = try GGUFTokenizerMetadata(metadata: Fixtures.json("llama-spm-vocab.json"))
-        #expect { try metadata.tokenizerJSON() } throws: { "\($0)".contains("'llama' is not converted to tokenizer.json") }
-    }
 }

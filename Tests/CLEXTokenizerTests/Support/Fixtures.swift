@@ -71,6 +71,13 @@ enum Fixtures {
         try BPETokenizer(gguf: GGUFTokenizerMetadata(metadata: json("llama-spm-vocab.json")))
     }
 
+    /// The same model through `clex export`'s conversion of its GGUF-shaped arrays (tokenizer.json
+    /// and tokenizer_config.json), read back by the tokenizer.json loader.
+    static let spmConverted: Result<BPETokenizer, any Error> = Result {
+        let metadata = try GGUFTokenizerMetadata(metadata: json("llama-spm-vocab.json"))
+        return try BPETokenizer(tokenizerJSON: metadata.tokenizerJSON(), config: metadata.tokenizerConfigJSON())
+    }
+
     /// The same model as an HF tokenizer.json, legacy layout (`Prepend` + `Replace`).
     static let spmLegacyJSON: Result<BPETokenizer, any Error> = Result {
         try BPETokenizer(tokenizerJSON: data("llama-spm-tokenizer.json"))

@@ -31,15 +31,53 @@ extension GGUFTokenizerMetadata {
         return pairs
     }
 
-    /// Whether the byte-level pre-tokenizer of `tokenizer.ggml.pre` splits digits one by one
-    /// before GPT-2's split (the `smollm` family) or only splits as GPT-2 (the `gpt2` family).
-    /// Throws for a name outside both families.
-    var splitsDigitsFirst: Bool {
+    /// The split of a byte-level vocabulary's text before BPE, by `tokenizer.ggml.pre`.
+    enum ByteLevelSplit: Equatable {
+        /// GPT-2's regex alone.
+        case gpt2
+        /// Each digit isolated, then GPT-2's regex (SmolLM2).
+        case digitsThenGPT2
+        /// The LLaMA-3 (3 digits a piece) or Qwen2 (1) regex.
+        case llama3(maximumDigits: Int)
+
+        /// The pre-tokenizer that splits this way.
+        var preTokenizer: any PreTokenizer {
+            let gpt2 = ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
+            switch self {
+            case .gpt2: return gpt2
+            case .digitsThenGPT2: return PreTokenizerSequence([DigitsPreTokenizer(individualDigits: true), gpt2])
+            case .llama3(let k): return Llama3SplitPreTokenizer(maximumDigits: k)
+            }
+        }
+
+        /// The tokenizer.json `pre_tokenizer` that splits this way (as HF's own files spell it).
+        var json: [String: Any] {
+            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
+            switch self {
+            case .gpt2: return byteLevel
+            case .digitsThenGPT2:
+                return ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]]
+            case .llama3(let k):
+                let pattern = Llama3SplitPreTokenizer(maximumDigits: k).pattern
+                return ["type": "Sequence", "pretokenizers": [
+                    ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false],
+                    ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
+                ]]
+            }
+        }
+    }
+
+    /// How `tokenizer.ggml.pre` splits a byte-level vocabulary's text, with llama.cpp's names for
+    /// each split. Throws for a name this tool does not split.
+    var byteLevelSplit: ByteLevelSplit {
         get throws {
             let pre = self.pre ?? "(missing)"
-            if BPETokenizer.gpt2PreTokenizers.contains(pre) { return false }
-            if BPETokenizer.digitsGPT2PreTokenizers.contains(pre) { return true }
-            let supported = BPETokenizer.gpt2PreTokenizers.union(BPETokenizer.digitsGPT2PreTokenizers).sorted().joined(separator: ", ")
+            if BPETokenizer.gpt2PreTokenizers.contains(pre) { return .gpt2 }
+            if BPETokenizer.digitsGPT2PreTokenizers.contains(pre) { return .digitsThenGPT2 }
+            if BPETokenizer.llama3PreTokenizers.contains(pre) { return .llama3(maximumDigits: 3) }
+            if BPETokenizer.qwen2PreTokenizers.contains(pre) { return .llama3(maximumDigits: 1) }
+            let supported = BPETokenizer.gpt2PreTokenizers.union(BPETokenizer.digitsGPT2PreTokenizers)
+                .union(BPETokenizer.llama3PreTokenizers).union(BPETokenizer.qwen2PreTokenizers).sorted().joined(separator: ", ")
             throw TokenizerError.unsupported(
                 "GGUF: tokenizer.ggml.pre '\(pre)' is not supported for tokenizer.ggml.model 'gpt2' (supported: \(supported))")
         }
@@ -83,7 +121,7 @@ extension GGUFTokenizerMetadata {
     /// `BPETokenizer(gguf:)` does:
     /// - byte-level BPE (`tokenizer.ggml.model` 'gpt2'): the vocabulary and its applicable merges
     ///   ("left right" strings, the form every `tokenizers` version reads), the pre-tokenizer of
-    ///   `tokenizer.ggml.pre`;
+    ///   `tokenizer.ggml.pre` (GPT-2's, digits then GPT-2's, LLaMA-3's or Qwen2's split);
     /// - SentencePiece BPE ('llama'): transformers' LLaMA layout (its legacy one, as LLaMA-2 and
     ///   TinyLlama ship it) — BPE with byte fallback and merges ranked by piece score, a
     ///   `Prepend("▁")` + `Replace(" ", "▁")` normaliser (no prepend without
@@ -109,11 +147,8 @@ extension GGUFTokenizerMetadata {
             bpe["unk_token"] = NSNull()
             bpe["fuse_unk"] = false
             bpe["byte_fallback"] = false
-            let byteLevel: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
             normalizer = NSNull()
-            pre = try splitsDigitsFirst
-                ? ["type": "Sequence", "pretokenizers": [["type": "Digits", "individual_digits": true], byteLevel]] as [String: Any]
-                : byteLevel
+            pre = try byteLevelSplit.json
             decoder = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true] as [String: Any]
             noTemplate = ["type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true] as [String: Any]
             defaultAddBOS = false

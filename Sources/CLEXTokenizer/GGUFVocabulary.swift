@@ -7,9 +7,9 @@ public enum GGUFTokenType: Int32, Sendable {
 ///
 /// `model` is `tokenizer.ggml.model`: `gpt2` (byte-level BPE, needs `merges`) or `llama`
 /// (SentencePiece BPE, needs `scores`). `pre` (`tokenizer.ggml.pre`) picks the byte-level split:
-/// `gpt2` (and `mpt`, `olmo`, `jais`, which llama.cpp splits the same way) or `smollm` (and
+/// `gpt-2` (and `phi-2`, `mpt`, `olmo`, `jais`, which llama.cpp splits the same way), `smollm` (and
 /// `starcoder`, `refact`, `command-r`, `codeshell`, `exaone`, `minerva`: digits one by one, then
-/// the GPT-2 split).
+/// the GPT-2 split), `llama-bpe` (LLaMA-3's split) or `qwen2` (Qwen2's).
 public struct GGUFTokenizerMetadata: Sendable {
     /// `tokenizer.ggml.model`.
     public var model: String
@@ -111,8 +111,13 @@ public struct GGUFTokenizerMetadata: Sendable {
 }
 
 extension BPETokenizer {
-    /// `tokenizer.ggml.pre` values split with the GPT-2 regex alone.
-    static let gpt2PreTokenizers: Set<String> = ["gpt2", "mpt", "olmo", "jais"]
+    /// `tokenizer.ggml.pre` values split with the GPT-2 regex alone (llama.cpp's names: `gpt-2`,
+    /// `phi-2`, …; `gpt2` as this tool read it before).
+    static let gpt2PreTokenizers: Set<String> = ["gpt-2", "gpt2", "phi-2", "mpt", "olmo", "jais"]
+    /// `tokenizer.ggml.pre` values split with the LLaMA-3 regex (numbers in groups of up to 3).
+    static let llama3PreTokenizers: Set<String> = ["llama3", "llama-v3", "llama-bpe"]
+    /// `tokenizer.ggml.pre` values split with the Qwen2 regex (each number scalar alone).
+    static let qwen2PreTokenizers: Set<String> = ["qwen2", "deepseek-r1-qwen"]
     /// `tokenizer.ggml.pre` values that isolate each digit, then apply the GPT-2 regex.
     static let digitsGPT2PreTokenizers: Set<String> = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva"]
 
@@ -149,8 +154,7 @@ extension BPETokenizer {
         let addBOS: Bool
         switch m.model {
         case "gpt2":
-            let regex = ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
-            preTokenizer = try m.splitsDigitsFirst ? PreTokenizerSequence([DigitsPreTokenizer(individualDigits: true), regex]) : regex
+            preTokenizer = try m.byteLevelSplit.preTokenizer
             let pairs = try m.byteLevelMerges(vocabulary: vocabulary, types: types)
             // A byte without a token is dropped, as llama.cpp and HF tokenizers (no unk_token) do.
             model = try BPEModel(unit: .bytes, vocabulary: vocabulary, merges: pairs)

@@ -328,15 +328,18 @@ struct TokenizerJSONParser {
             let pattern = node["pattern"] as? [String: Any]
             let regex = pattern?["Regex"] as? String ?? pattern?["String"] as? String ?? "?"
             let behavior = node["behavior"] as? String ?? "?"
-            guard pattern?["Regex"] != nil, GPT2Split.patterns.contains(regex), behavior == "Isolated",
-                  node["invert"] as? Bool ?? false == false else {
+            guard pattern?["Regex"] != nil, behavior == "Isolated", node["invert"] as? Bool ?? false == false,
+                  GPT2Split.patterns.contains(regex) || Llama3SplitPreTokenizer.patterns[regex] != nil else {
                 throw TokenizerError.unsupported(
-                    "tokenizer.json: \(field) type 'Split' with pattern '\(regex)' and behavior '\(behavior)' is not supported (supported: the GPT-2 pattern, Isolated, not inverted)")
+                    "tokenizer.json: \(field) type 'Split' with pattern '\(regex)' and behavior '\(behavior)' is not supported "
+                    + "(supported: the GPT-2, LLaMA-3 and Qwen2 patterns, Isolated, not inverted)")
             }
+            if let digits = Llama3SplitPreTokenizer.patterns[regex] { return Llama3SplitPreTokenizer(maximumDigits: digits) }
             return ByteLevelPreTokenizer(addPrefixSpace: false, useRegex: true)
         default:
             throw TokenizerError.unsupported(
-                "tokenizer.json: \(field) type '\(type)' is not supported (supported: ByteLevel, Digits, Metaspace, Split with the GPT-2 pattern, Sequence)")
+                "tokenizer.json: \(field) type '\(type)' is not supported (supported: ByteLevel, Digits, Metaspace, "
+                + "Split with the GPT-2, LLaMA-3 or Qwen2 pattern, Sequence)")
         }
     }
 

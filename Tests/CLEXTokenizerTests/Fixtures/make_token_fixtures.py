@@ -23,6 +23,10 @@ with merges ranked by piece score, and `tokenizers` gives the ids for those. Wri
   llama-spm-tokenizer.json        HF layout, legacy normaliser
   llama-spm-metaspace-tokenizer.json  HF layout, Metaspace pre-tokenizer (prepend_scheme "first")
   llama-spm-token-ids.json        the test strings with sentencepiece and tokenizers ids
+
+The LLaMA-3 / Qwen2 pre-tokenizer split (`Split` with their regex, `Isolated`): the pieces
+(as [start, end) offsets in Unicode scalars) `tokenizers` cuts, for both patterns (`--splits` writes only this file):
+  llama3-split-pieces.json
 """
 
 import json
@@ -31,8 +35,6 @@ import random
 import sys
 import tempfile
 
-import sentencepiece as spm
-from gguf import GGUFReader
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -285,6 +287,7 @@ def gguf_field(reader, key):
 
 
 def make_smollm2():
+    from gguf import GGUFReader
     if not os.path.exists(GGUF_PATH):
         sys.exit(f"missing {GGUF_PATH}: run scripts/fetch-assets first")
     reader = GGUFReader(GGUF_PATH)
@@ -441,6 +444,7 @@ def hf_llama_tokenizer(pieces, scores, types, metaspace):
 
 
 def make_llama_spm():
+    import sentencepiece as spm
     with tempfile.TemporaryDirectory() as tmp:
         corpus = os.path.join(tmp, "corpus.txt")
         with open(corpus, "w", encoding="utf-8") as f:
@@ -519,7 +523,52 @@ def make_llama_spm():
     return len(cases)
 
 
+# ---------------------------------------------------------------------------------------------
+# The LLaMA-3 / Qwen2 split (tokenizer.json Split, Isolated)
+# ---------------------------------------------------------------------------------------------
+
+LLAMA3_SPLIT_STRINGS = [
+    "I'M here, you'RE not; they'Ll see 'S 'sT",
+    "'hello \thello \u00a0hello ,hello 1hello",
+    "Hello\n\n  world\r\n\r\n\tend  ",
+    "x  \n\t y\n \n  z",
+    "...\n\n!!\r\n? ?? ",
+    "1234567 12 1 ٣٣٣٣ ½²Ⅻ",
+    "héllo wörld 日本語テキスト 한국어",
+    "   leading and trailing   ",
+    "tabs\t\tand\u2003em\u3000spaces",
+    "def foo(x):\n    return x ** 2  # comment\n",
+]
+
+
+def make_llama3_splits():
+    """The pieces (scalar offsets) `tokenizers` (its Oniguruma regex) cuts with the LLaMA-3 pattern (\\p{N}{1,3}) and
+    Qwen2's (\\p{N}), for hand-written strings, the SmolLM2 test strings and seeded random ones."""
+    contractions = "(?i:'s|'t|'re|'ve|'m|'ll|'d)"
+    rest = "| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+    patterns = {"llama3": contractions + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}" + rest,
+                "qwen2": contractions + "|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}" + rest}
+    with open(os.path.join(HERE, "smollm2-token-ids.json"), encoding="utf-8") as f:
+        smollm2 = [c["text"] for c in json.load(f)["cases"]]
+    strings = LLAMA3_SPLIT_STRINGS + smollm2 + random_strings(random.Random(3), 60)
+    out = {"patterns": patterns, "cases": []}
+    for text in strings:
+        case = {"text": text}
+        for name, pattern in patterns.items():
+            split = pre_tokenizers.Split(Regex(pattern), behavior="isolated", invert=False)
+            # Offsets in Unicode scalars, not strings: a JSON reader may drop a U+FEFF that
+            # starts a string.
+            case[name] = [list(offsets) for _, offsets in split.pre_tokenize_str(text)]
+        out["cases"].append(case)
+    write_json("llama3-split-pieces.json", out)
+    return len(strings)
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--splits"]:
+        print(f"{make_llama3_splits()} split cases")
+        sys.exit(0)
     n1 = make_smollm2()
     n2 = make_llama_spm()
-    print(f"{n1} SmolLM2 cases, {n2} SentencePiece cases")
+    n3 = make_llama3_splits()
+    print(f"{n1} SmolLM2 cases, {n2} SentencePiece cases, {n3} split cases")

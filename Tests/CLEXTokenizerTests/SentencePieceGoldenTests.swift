@@ -25,9 +25,10 @@ import Testing
         }
     }
 
-    @Test("tokenizer.json, legacy layout (merges as strings), matches tokenizers")
-    func legacyJSON() throws {
-        let t = try Fixtures.spmLegacyJSON.get()
+    @Test("tokenizer.json, legacy layout (merges as strings), matches tokenizers — as the HF file and as converted from the GGUF arrays",
+          arguments: ["fixture", "converted"])
+    func legacyJSON(source: String) throws {
+        let t = try (source == "fixture" ? Fixtures.spmLegacyJSON : Fixtures.spmConverted).get()
         #expect(t.bosID == 1 && t.eosID == 2 && t.unknownID == 0)
         for c in try Fixtures.cases("llama-spm-token-ids.json") {
             let text = c["text"] as? String ?? ""
@@ -77,20 +78,6 @@ import Testing
             (root["added_tokens"] as? [[String: Any]] ?? []).map { "\($0["id"]!) \($0["content"]!) \($0["special"]!)" }
         }
         #expect(specials(converted) == specials(hf))
-    }
-
-    @Test("the converted tokenizer.json tokenizes and decodes as tokenizers does")
-    func convertedJSON() throws {
-        let t = try Fixtures.spmConverted.get()
-        #expect(t.bosID == 1 && t.eosID == 2 && t.unknownID == 0)
-        for c in try Fixtures.cases("llama-spm-token-ids.json") {
-            let text = c["text"] as? String ?? ""
-            #expect(t.encode(text, addSpecial: false, parseSpecial: true) == ids(c["ids_hf_legacy"]), "'\(show(text))'")
-            #expect(t.encode(text, addSpecial: true, parseSpecial: true) == ids(c["ids_hf_legacy_bos"]), "BOS: '\(show(text))'")
-            #expect(t.encode(text, addSpecial: false, parseSpecial: false) == ids(c["ids_hf_legacy_no_special"]),
-                    "no special parsing: '\(show(text))'")
-            #expect(t.decode(ids(c["ids_hf_legacy"])) == c["decoded_hf_legacy"] as? String, "decode: '\(show(text))'")
-        }
     }
 
     @Test("unknown characters fall back to <0xNN> byte tokens and decode back")

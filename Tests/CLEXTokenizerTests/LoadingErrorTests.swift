@@ -86,9 +86,9 @@ import Testing
         let r = message { _ = try BPETokenizer(tokenizerJSON: regexReplace) }
         #expect(r?.hasPrefix("tokenizer.json: normalizer type 'Replace' with pattern Regex ' {2,}' is not supported") == true)
         let pre = message {
-            _ = try BPETokenizer(gguf: GGUFTokenizerMetadata(model: "gpt2", pre: "llama3", tokens: ["a", "b", "ab"], merges: ["a b"]))
+            _ = try BPETokenizer(gguf: GGUFTokenizerMetadata(model: "gpt2", pre: "deepseek-coder", tokens: ["a", "b", "ab"], merges: ["a b"]))
         }
-        #expect(pre?.hasPrefix("GGUF: tokenizer.ggml.pre 'llama3' is not supported for tokenizer.ggml.model 'gpt2' (supported: ") == true)
+        #expect(pre?.hasPrefix("GGUF: tokenizer.ggml.pre 'deepseek-coder' is not supported for tokenizer.ggml.model 'gpt2' (supported: ") == true)
         let single = Data(#"""
             {"added_tokens": [{"id": 0, "content": "a", "single_word": true}], "model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}}
             """#.utf8)

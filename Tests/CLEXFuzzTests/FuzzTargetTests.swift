@@ -40,7 +40,7 @@ struct FuzzTargetTests {
     static func fixtures(for target: FuzzTarget) -> [[UInt8]] {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         let files = ["Fixtures/CLEXFormats/python_written.gguf", "Fixtures/CLEXFormats/python_written.safetensors",
-                     "CLEXTokenizerTests/Fixtures/llama-spm-tokenizer.json"]
+                     "CLEXTokenizerTests/Fixtures/llama-spm-tokenizer.json", "CLEXTokenizerTests/Fixtures/qwen2-layout-tokenizer.json"]
         return files.compactMap { file in
             let url = root.appendingPathComponent(file)
             guard target.accepts(fileName: url.lastPathComponent), let data = try? Data(contentsOf: url) else { return nil }

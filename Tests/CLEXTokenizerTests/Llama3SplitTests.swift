@@ -5,7 +5,8 @@ import Testing
 /// The LLaMA-3 / Qwen2 split against the pieces HF `tokenizers` (its Oniguruma regex) cuts with
 /// the same patterns (`Fixtures/make_token_fixtures.py --splits`: hand-written edge cases —
 /// contractions in any case, a punctuation or whitespace scalar before letters, newline runs,
-/// digit groups, non-ASCII spaces — the SmolLM2 test strings and seeded random mixtures).
+/// digit groups, non-ASCII spaces — the SmolLM2 test strings and seeded random mixtures), and a
+/// small BPE trained by `tokenizers` in Qwen2's tokenizer.json layout against its ids.
 @Suite("LLaMA-3 / Qwen2 split") struct Llama3SplitTests {
     /// The pieces as [start, end) offsets in Unicode scalars, as the fixture stores them.
     static func pieces(_ text: String, digits: Int) -> [[Int]] {
@@ -59,5 +60,18 @@ import Testing
         var phi = try Fixtures.smolLM2GGUFMetadata()
         phi.pre = "phi-2"
         #expect(try BPETokenizer(gguf: phi).preTokenize("I'M 123") == ["I", "'", "M", " 123"])
+    }
+
+    @Test("a tokenizer.json in Qwen2's layout (NFC, Split, ByteLevel without regex) gives tokenizers' ids and decodes back (special tokens skipped, its default)")
+    func qwen2Layout() throws {
+        let t = try BPETokenizer(tokenizerJSON: Fixtures.data("qwen2-layout-tokenizer.json"))
+        let cases = try Fixtures.cases("qwen2-layout-token-ids.json")
+        #expect(cases.count >= 300)
+        for c in cases {
+            let text = c["text"] as? String ?? ""
+            let expected = ids(c["ids"])
+            #expect(t.encode(text) == expected, "'\(show(text))'")
+            #expect(t.decode(expected, skipSpecial: true) == c["decoded"] as? String, "decode: '\(show(text))'")
+        }
     }
 }

@@ -25,8 +25,12 @@ with merges ranked by piece score, and `tokenizers` gives the ids for those. Wri
   llama-spm-token-ids.json        the test strings with sentencepiece and tokenizers ids
 
 The LLaMA-3 / Qwen2 pre-tokenizer split (`Split` with their regex, `Isolated`): the pieces
-(as [start, end) offsets in Unicode scalars) `tokenizers` cuts, for both patterns (`--splits` writes only this file):
+(as [start, end) offsets in Unicode scalars) `tokenizers` cuts, for both patterns, and a small
+byte-level BPE trained by `tokenizers` in Qwen2's tokenizer.json layout with the ids it gives
+(`--splits` writes only these files):
   llama3-split-pieces.json
+  qwen2-layout-tokenizer.json
+  qwen2-layout-token-ids.json
 """
 
 import json
@@ -561,6 +565,23 @@ def make_llama3_splits():
             case[name] = [list(offsets) for _, offsets in split.pre_tokenize_str(text)]
         out["cases"].append(case)
     write_json("llama3-split-pieces.json", out)
+
+    # A tokenizer.json in Qwen2's own layout (NFC normaliser; Split with its pattern, then
+    # ByteLevel without regex; ByteLevel decoder), with a small byte-level BPE trained on two
+    # plays by `tokenizers`, and the ids `tokenizers` gives for every string.
+    from tokenizers import trainers
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(patterns["qwen2"]), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, trim_offsets=False, use_regex=False)])
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=700, special_tokens=["<|endoftext|>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tok.train_from_iterator([spm_training_text()], trainer=trainer)
+    write_json("qwen2-layout-tokenizer.json", json.loads(tok.to_str()))
+    cases = [{"text": t, "ids": tok.encode(t).ids, "decoded": tok.decode(tok.encode(t).ids)} for t in strings]
+    write_json("qwen2-layout-token-ids.json", {"cases": cases})
     return len(strings)
 
 

@@ -59,12 +59,13 @@ enum DemoCommand {
             plan.continueLength = n
         }
         try OutputLocation.requireWritable(directory: out, flag: "--out")
-        let start = Date()
-        let measured = try DemoRunner(plan: plan, texts: texts, output: out, log: emit).run()
+        let time = RunTime(directory: out)
+        let measured = try DemoRunner(plan: plan, texts: texts, output: out, log: { emit($0); time.record() }).run()
         let results = (out as NSString).appendingPathComponent("results")
         try FileManager.default.createDirectory(atPath: results, withIntermediateDirectories: true)
         let written = try measured.perplexity.save(to: results) + (measured.passkey?.save(to: results) ?? [])
-        let markdown = DemoReport.markdown(measured, plan: plan, seconds: Date().timeIntervalSince(start))
+        time.record()
+        let markdown = DemoReport.markdown(measured, plan: plan, wallTime: time.description)
         try ReportFile.write(markdown, to: (results as NSString).appendingPathComponent("report.md"))
         emit("\n" + measured.perplexity.table())
         if let passkey = measured.passkey { emit("\n" + passkey.table() + "\n") }
@@ -76,11 +77,13 @@ enum DemoCommand {
     /// `--study scaling`: every cell of the study, then its report.
     static func scaling(quick: Bool, out: String, texts: String) throws -> Int32 {
         try OutputLocation.requireWritable(directory: out, flag: "--out")
-        let start = Date()
-        let report = try (quick ? ScalingStudy.quick : ScalingStudy.standard).run(texts: texts, output: out, log: emit)
+        let time = RunTime(directory: out)
+        let report = try (quick ? ScalingStudy.quick : ScalingStudy.standard).run(texts: texts, output: out,
+                                                                                  log: { emit($0); time.record() })
+        time.record()
         let written = try report.save(to: (out as NSString).appendingPathComponent("results"),
                                       command: "clex demo --study scaling" + (quick ? " --quick" : ""),
-                                      seconds: Date().timeIntervalSince(start))
+                                      wallTime: time.description)
         emit("\n" + report.table())
         emit("wrote " + written.joined(separator: ", "))
         return 0

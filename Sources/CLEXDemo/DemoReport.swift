@@ -70,7 +70,8 @@ public enum DemoReport {
     }
 
     /// The markdown text.
-    public static func markdown(_ results: DemoRunner.Results, plan: DemoPlan, seconds: Double) -> String {
+    /// `wallTime`: how long the run took, as `RunTime.description` says it.
+    public static func markdown(_ results: DemoRunner.Results, plan: DemoPlan, wallTime: String) -> String {
         let report = results.perplexity
         return """
         # CLEX demo: train short, test long (CPU)
@@ -82,7 +83,7 @@ public enum DemoReport {
         (\(plan.recipes.map(\.rawValue).joined(separator: ", ")); "· ref" marks the PyTorch reference's, see the README's
         Training section); ALiBi trained from scratch on windows of L for \(plan.baseSteps + plan.continueSteps) steps.
         Evaluated on held-out documents (\(results.heldOut.joined(separator: ", "))), protocol: \(report.protocolLabel), at most
-        \(plan.maxWindows) windows per length. Wall time \(Int(seconds)) s.
+        \(plan.maxWindows) windows per length. Wall time \(wallTime).
 
         ```
         \(report.table())

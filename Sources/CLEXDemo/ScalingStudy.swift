@@ -120,9 +120,10 @@ public struct ScalingReport: Sendable, Codable {
     }
 
     /// Writes scaling.json, scaling.svg and scaling.md into `directory` (created when missing),
-    /// each atomically; returns the paths.
+    /// each atomically; returns the paths. `wallTime` is how long the study took
+    /// (`RunTime.description`).
     @discardableResult
-    public func save(to directory: String, command: String, seconds: Double) throws -> [String] {
+    public func save(to directory: String, command: String, wallTime: String) throws -> [String] {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let paths = ["scaling.json", "scaling.svg", "scaling.md"].map { (directory as NSString).appendingPathComponent($0) }
         try ReportFile.write(try ReportFile.json(self), to: paths[0])
@@ -130,7 +131,7 @@ public struct ScalingReport: Sendable, Codable {
         try ReportFile.write("""
             # Scaling study: extrapolation ratio by model size and training length
 
-            `\(command)`, \(Int(seconds)) s. Ratio: the longest length whose perplexity stays within 1.05× of
+            `\(command)`, \(wallTime). Ratio: the longest length whose perplexity stays within 1.05× of
             the perplexity at L (every length up to it too), divided by L; perplexity on held-out plays.
 
             ```

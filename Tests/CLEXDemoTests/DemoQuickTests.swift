@@ -64,7 +64,7 @@ struct DemoQuickTests {
         #expect(report.rows.map(\.method) == ["PI ×4", "YaRN ×4", "CLEX T=4", "PI ×4", "YaRN ×4", "CLEX T=4"])
         #expect(report.rows.map(\.window) == [16, 16, 16, 32, 32, 32])
         #expect(report.rows.allSatisfy { r in r.ratio.map { [1, 2, 4, 8, 16].contains($0) } ?? false && r.perplexities.count == 5 })
-        let paths = try report.save(to: out + "/results", command: "test", seconds: 1)
+        let paths = try report.save(to: out + "/results", command: "test", wallTime: "1 s")
         let svg = try Data(contentsOf: URL(fileURLWithPath: paths[1]))
         #expect(XMLParser(data: svg).parse(), "scaling.svg is well-formed XML")
         #expect(String(decoding: svg, as: UTF8.self).contains("CLEX T=4 · tiny"))

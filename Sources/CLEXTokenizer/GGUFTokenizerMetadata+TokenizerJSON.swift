@@ -67,6 +67,40 @@ extension GGUFTokenizerMetadata {
         }
     }
 
+    /// The text handling of a SentencePiece vocabulary (`tokenizer.ggml.model` 'llama'): spaces
+    /// become `▁`, with one put in front when `add_space_prefix` (default true) says so, and the
+    /// decoder undoes it, fusing byte tokens — as objects and as transformers' legacy LLaMA
+    /// tokenizer.json writes them.
+    struct SentencePieceText {
+        let spacePrefix: Bool
+
+        var normalizer: any Normalizer {
+            let replace = ReplaceNormalizer(pattern: " ", content: "▁")
+            return spacePrefix ? NormalizerSequence([PrependNormalizer(prefix: "▁"), replace]) : replace
+        }
+
+        var decoder: any TokenDecoder {
+            var steps: [any TokenDecoder] = [ReplaceDecoder(pattern: "▁", content: " "), ByteFallbackDecoder(), FuseDecoder()]
+            if spacePrefix { steps.append(StripDecoder(content: " ", start: 1, stop: 0)) }
+            return DecoderSequence(steps)
+        }
+
+        var normalizerJSON: [String: Any] {
+            let replace: [String: Any] = ["type": "Replace", "pattern": ["String": " "], "content": "▁"]
+            return spacePrefix ? ["type": "Sequence", "normalizers": [["type": "Prepend", "prepend": "▁"], replace]] : replace
+        }
+
+        var decoderJSON: [String: Any] {
+            var steps: [[String: Any]] = [["type": "Replace", "pattern": ["String": "▁"], "content": " "],
+                                          ["type": "ByteFallback"], ["type": "Fuse"]]
+            if spacePrefix { steps.append(["type": "Strip", "content": " ", "start": 1, "stop": 0]) }
+            return ["type": "Sequence", "decoders": steps]
+        }
+    }
+
+    /// The text handling of this vocabulary when it is a SentencePiece one.
+    var sentencePieceText: SentencePieceText { SentencePieceText(spacePrefix: addSpacePrefix ?? true) }
+
     /// How `tokenizer.ggml.pre` splits a byte-level vocabulary's text, with llama.cpp's names for
     /// each split. Throws for a name this tool does not split.
     var byteLevelSplit: ByteLevelSplit {
@@ -161,16 +195,9 @@ extension GGUFTokenizerMetadata {
             bpe["unk_token"] = unknown.map { tokens[Int($0)] } ?? NSNull()
             bpe["fuse_unk"] = true
             bpe["byte_fallback"] = true
-            let spacePrefix = addSpacePrefix ?? true
-            let replace: [String: Any] = ["type": "Replace", "pattern": ["String": " "], "content": "▁"]
-            normalizer = spacePrefix
-                ? ["type": "Sequence", "normalizers": [["type": "Prepend", "prepend": "▁"], replace]] as [String: Any]
-                : replace
+            normalizer = sentencePieceText.normalizerJSON
             pre = NSNull()
-            var steps: [[String: Any]] = [["type": "Replace", "pattern": ["String": "▁"], "content": " "],
-                                          ["type": "ByteFallback"], ["type": "Fuse"]]
-            if spacePrefix { steps.append(["type": "Strip", "content": " ", "start": 1, "stop": 0]) }
-            decoder = ["type": "Sequence", "decoders": steps] as [String: Any]
+            decoder = sentencePieceText.decoderJSON
             noTemplate = NSNull()
             defaultAddBOS = true
         default:

@@ -168,15 +168,11 @@ extension BPETokenizer {
             guard scores.count == n else {
                 throw TokenizerError.malformed("GGUF: tokenizer.ggml.scores has \(scores.count) entries for \(n) tokens")
             }
-            let spacePrefix = m.addSpacePrefix ?? true
             model = BPEModel(unit: .characters, vocabulary: vocabulary, scores: scores,
                              mergeable: types.map { $0 == .normal }, byteFallback: true, unknownID: unk, fuseUnknown: true)
-            let replace = ReplaceNormalizer(pattern: " ", content: "▁")
-            normalizer = spacePrefix ? NormalizerSequence([PrependNormalizer(prefix: "▁"), replace]) : replace
+            normalizer = m.sentencePieceText.normalizer
             preTokenizer = nil
-            var steps: [any TokenDecoder] = [ReplaceDecoder(pattern: "▁", content: " "), ByteFallbackDecoder(), FuseDecoder()]
-            if spacePrefix { steps.append(StripDecoder(content: " ", start: 1, stop: 0)) }
-            decoder = DecoderSequence(steps)
+            decoder = m.sentencePieceText.decoder
             addBOS = m.addBOS ?? true
         default:
             throw TokenizerError.unsupported(

@@ -54,21 +54,10 @@ public struct Llama3SplitPreTokenizer: PreTokenizer {
         while i < end {
             let c = scalar(i)
             // (?i:'s|'t|'re|'ve|'m|'ll|'d)
-            if c.value == 0x27, i + 1 < end {
-                let b1 = b[i + 1] | 0x20  // ASCII lower case
-                if b1 == 0x73 || b1 == 0x74 || b1 == 0x6D || b1 == 0x64 {  // s t m d
-                    out.append(i..<(i + 2))
-                    i += 2
-                    continue
-                }
-                if i + 2 < end {
-                    let b2 = b[i + 2] | 0x20
-                    if (b1 == 0x72 && b2 == 0x65) || (b1 == 0x76 && b2 == 0x65) || (b1 == 0x6C && b2 == 0x6C) {  // re ve ll
-                        out.append(i..<(i + 3))
-                        i += 3
-                        continue
-                    }
-                }
+            if c.value == 0x27, let stop = GPT2Split.contractionEnd(b, at: i, end: end, ignoringCase: true) {
+                out.append(i..<stop)
+                i = stop
+                continue
             }
             // [^\r\n\p{L}\p{N}]?\p{L}+
             if c.cls == .letter {
@@ -106,10 +95,10 @@ public struct Llama3SplitPreTokenizer: PreTokenizer {
                 continue
             }
             // c is whitespace. \s*[\r\n]+: through the last newline of the whitespace run.
-            let whitespaceEnd = run(from: i) { $1 == .whitespace }
+            let runEnd = run(from: i) { $1 == .whitespace }
             var lastNewlineEnd: Int?
             var j = i
-            while j < whitespaceEnd {
+            while j < runEnd {
                 let s = scalar(j)
                 if isNewline(s.value) { lastNewlineEnd = j + s.length }
                 j += s.length
@@ -119,14 +108,8 @@ public struct Llama3SplitPreTokenizer: PreTokenizer {
                 i = stop
                 continue
             }
-            // \s+(?!\S): the run, less its last scalar when a non-space follows; \s+: one scalar.
-            var stop = whitespaceEnd
-            if whitespaceEnd < end {
-                var last = i
-                j = i
-                while j < whitespaceEnd { last = j; j += scalar(j).length }
-                stop = last > i ? last : whitespaceEnd
-            }
+            // \s+(?!\S)|\s+, as in GPT-2's pattern.
+            let stop = GPT2Split.whitespaceEnd(b, at: i, end: end)
             out.append(i..<stop)
             i = stop
         }

@@ -211,23 +211,12 @@ enum GPT2Split {
         let end = range.upperBound
         var i = range.lowerBound
         while i < end {
-            let (c0, n0) = UTF8Step.decode(b, at: i, end: end)
+            let (c0, _) = UTF8Step.decode(b, at: i, end: end)
             // 's 't 're 've 'm 'll 'd (lowercase only, as in the GPT-2 pattern).
-            if c0 == 0x27, i + 1 < end {
-                let b1 = b[i + 1]
-                if b1 == 0x73 || b1 == 0x74 || b1 == 0x6D || b1 == 0x64 {  // s t m d
-                    out.append(i..<(i + 2))
-                    i += 2
-                    continue
-                }
-                if i + 2 < end {
-                    let b2 = b[i + 2]
-                    if (b1 == 0x72 && b2 == 0x65) || (b1 == 0x76 && b2 == 0x65) || (b1 == 0x6C && b2 == 0x6C) {  // re ve ll
-                        out.append(i..<(i + 3))
-                        i += 3
-                        continue
-                    }
-                }
+            if c0 == 0x27, let stop = contractionEnd(b, at: i, end: end, ignoringCase: false) {
+                out.append(i..<stop)
+                i = stop
+                continue
             }
             // ` ?\p{L}+`, ` ?\p{N}+`, ` ?[^\s\p{L}\p{N}]+`: an optional space, then a run of one class.
             var runStart = i
@@ -251,19 +240,37 @@ enum GPT2Split {
                 i = j
                 continue
             }
-            // `\s+(?!\S)`: the whitespace run, less its last scalar when a non-space follows;
-            // `\s+`: a single whitespace scalar followed by a non-space.
-            var j = i + n0
-            var lastStart = i
-            while j < end {
-                let (c, n) = UTF8Step.decode(b, at: j, end: end)
-                if UnicodeClass.of(c) != .whitespace { break }
-                lastStart = j
-                j += n
-            }
-            let stop = (j < end && lastStart > i) ? lastStart : j
+            let stop = whitespaceEnd(b, at: i, end: end)
             out.append(i..<stop)
             i = stop
         }
+    }
+
+    /// End of the contraction `'s|'t|'re|'ve|'m|'ll|'d` at `i` (where `b[i]` is `'`), or nil;
+    /// `ignoringCase` also takes upper-case letters (LLaMA-3's `(?i:…)`).
+    static func contractionEnd(_ b: UnsafeBufferPointer<UInt8>, at i: Int, end: Int, ignoringCase: Bool) -> Int? {
+        guard i + 1 < end else { return nil }
+        // ASCII letters differ from their upper case in bit 0x20 only.
+        let fold: UInt8 = ignoringCase ? 0x20 : 0
+        let b1 = b[i + 1] | fold
+        if b1 == 0x73 || b1 == 0x74 || b1 == 0x6D || b1 == 0x64 { return i + 2 }  // s t m d
+        guard i + 2 < end else { return nil }
+        let b2 = b[i + 2] | fold
+        if (b1 == 0x72 && b2 == 0x65) || (b1 == 0x76 && b2 == 0x65) || (b1 == 0x6C && b2 == 0x6C) { return i + 3 }  // re ve ll
+        return nil
+    }
+
+    /// End of `\s+(?!\S)|\s+` at `i` (a whitespace scalar): the whitespace run, less its last
+    /// scalar when a non-space follows and the run has more than one.
+    static func whitespaceEnd(_ b: UnsafeBufferPointer<UInt8>, at i: Int, end: Int) -> Int {
+        var j = i
+        var lastStart = i
+        while j < end {
+            let (c, n) = UTF8Step.decode(b, at: j, end: end)
+            if UnicodeClass.of(c) != .whitespace { break }
+            lastStart = j
+            j += n
+        }
+        return (j < end && lastStart > i) ? lastStart : j
     }
 }

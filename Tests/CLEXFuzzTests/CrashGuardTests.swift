@@ -11,7 +11,8 @@ let builtClex: String? = {
 /// The crash, hang and memory guards, through the built `clex` binary (a crash must end a
 /// process, so it cannot happen in this one). Skipped when `clex` was not built beside the
 /// tests (`swift build --build-tests` builds it).
-@Suite("Crash guard", .serialized, .enabled(if: builtClex != nil))
+@Suite("Crash guard", .serialized,
+       .enabled(if: builtClex != nil, "needs clex built beside the test binary: swift build --build-tests (the test command) builds it"))
 struct CrashGuardTests {
     /// Runs `clex fuzz crash-check` with `seed` as an extra seed; returns the exit reason and stderr.
     func run(seed: String, options: [String]) throws -> (signaled: Bool, status: Int32, stderr: String, directory: String) {

@@ -133,6 +133,33 @@ public final class KVCache {
         rotation?.rotate(destination, tokens: tokens, heads: keyValueHeads, dimension: headDimension)
     }
 
+    /// Whether one kv head's part of a token row is a whole number of blocks of both stored types,
+    /// so that `readKeys(layer:tokens:head:…)` and `readValues(layer:tokens:head:…)` can read it.
+    var readsHeadsSeparately: Bool {
+        headDimension % types.key.blockSize == 0 && headDimension % types.value.blockSize == 0
+    }
+
+    /// The keys of kv head `head` for `tokens` in `layer` as Float32 rows [tokens.count, D] at
+    /// `destination`, rotated like `readKeys(layer:tokens:into:rotation:)`'s (needs
+    /// `readsHeadsSeparately`): a small block that stays in L1 while a reader uses it.
+    func readKeys(layer: Int, tokens: Range<Int>, head: Int, into destination: UnsafeMutablePointer<Float>,
+                  rotation: RotationTable?) {
+        let d = headDimension
+        let (convert, blocks) = (types.key.dequantizer, d / types.key.blockSize)
+        let source = UnsafeRawPointer(keyRows(layer)) + head * (keyRowBytes / keyValueHeads)
+        for (i, token) in tokens.enumerated() { convert(source + token * keyRowBytes, destination + i * d, blocks) }
+        rotation?.rotate(destination, tokens: tokens, heads: 1, dimension: d)
+    }
+
+    /// The values of kv head `head` for `tokens` in `layer` as Float32 rows [tokens.count, D] at
+    /// `destination` (needs `readsHeadsSeparately`).
+    func readValues(layer: Int, tokens: Range<Int>, head: Int, into destination: UnsafeMutablePointer<Float>) {
+        let d = headDimension
+        let (convert, blocks) = (types.value.dequantizer, d / types.value.blockSize)
+        let source = UnsafeRawPointer(valueRows(layer)) + head * (valueRowBytes / keyValueHeads)
+        for (i, token) in tokens.enumerated() { convert(source + token * valueRowBytes, destination + i * d, blocks) }
+    }
+
     /// The values of `tokens` in `layer` as Float32 rows [tokens.count, Hkv·D] at `destination`.
     func readValues(layer: Int, tokens: Range<Int>, into destination: UnsafeMutablePointer<Float>) {
         let row = keyValueHeads * headDimension

@@ -37,11 +37,14 @@ enum DecodeKernels {
 /// (max m, sum l and the unnormalised output); the partials are then merged per query head:
 /// o = Σ_c e^(m_c − M)·o_c / Σ_c e^(m_c − M)·l_c with M = max_c m_c.
 ///
-/// The cache holds keys un-rotated in any element type: a slice is read 16 tokens at a time
-/// (every kv head of them: one contiguous run of rows), converted to Float32 in a small buffer
-/// that stays in L1/L2, and its keys rotated with the current rotation (`RotationTable`) there;
-/// the query heads of a group then reuse the buffer. Values are converted the same way. So the
-/// cache is read from memory once per step, in its stored size, whatever the group size.
+/// The cache holds keys un-rotated in any element type: a slice is read 16 tokens at a time,
+/// one kv head at a time, converted to Float32 in a [16, D] buffer that stays in L1, and its keys
+/// rotated with the current rotation (`RotationTable`) there; the query heads of a group then
+/// reuse the buffer. Values are converted the same way. So the cache is read from memory once
+/// per step, in its stored size, whatever the group size. (Converting every kv head of the 16
+/// tokens at once, as before, wrote a 256 KB block per step on LLaMA-2-7B's 32 heads of 128 and
+/// left decoding at depth 2048 about 20 % slower.) Where a head is not a whole number of the
+/// cache type's blocks, whole token rows are converted instead.
 struct DecodeAttention {
     let queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int
     let scale: Float
@@ -108,30 +111,33 @@ struct DecodeAttention {
         let partial = item + rows * stride
         let converted = partial + rows * (d + 2)
         let n = range.count
-        // Per row: its query, the offset of its kv head in a token row, its token and head, and
-        // the keys it sees (no integer division in the loops below).
-        var queryOffset = [Int](), headOffset = [Int](), token = [Int](), headOf = [Int](), start = [Int](), end = [Int]()
+        // Per row: its token and head, and the keys it sees (no integer division in the loops
+        // below).
+        var token = [Int](), headOf = [Int](), start = [Int](), end = [Int]()
         for r in 0..<rows {
             let (ti, head) = r.quotientAndRemainder(dividingBy: queryHeads)
-            queryOffset.append(ti * qs + head * d)
-            headOffset.append((head / g) * d)
             token.append(ti)
             headOf.append(head)
             start.append(keyStart(ti))
             end.append(keyEnd(ti))
         }
-        // Scores, 16 keys at a time: the block's key rows are converted and rotated, then the
-        // rows of each (token, kv head) are multiplied by them with the C kernel that multiplies
-        // weight rows by activations (`clex_matmul`, Float32: here 16 key rows by g queries).
+        // Scores, 16 keys at a time: the block's keys are converted and rotated one kv head at a
+        // time (a [16, D] block that stays in L1; whole token rows where a head is not a whole
+        // number of the cache type's blocks), then the rows of each (token, kv head) are
+        // multiplied by them with the C kernel that multiplies weight rows by activations
+        // (`clex_matmul`, Float32: here 16 key rows by g queries).
+        let perHead = cache.readsHeadsSeparately
+        let (blockStride, headStride) = perHead ? (d, 0) : (row, d)
         var j = range.lowerBound
         while j < range.upperBound {
             let width = min(Self.block, range.upperBound - j)
-            cache.readKeys(layer: layer, tokens: j..<(j + width), into: converted, rotation: rotation)
-            for t in 0..<queries {
-                for h in 0..<kvHeads {
+            if !perHead { cache.readKeys(layer: layer, tokens: j..<(j + width), into: converted, rotation: rotation) }
+            for h in 0..<kvHeads {
+                if perHead { cache.readKeys(layer: layer, tokens: j..<(j + width), head: h, into: converted, rotation: rotation) }
+                for t in 0..<queries {
                     let first = t * queryHeads + h * g
-                    clex_matmul(0, converted + h * d, row * 4, Int64(width), q + t * qs + h * g * d, Int64(g), Int64(d),
-                                scores + first * stride + j - range.lowerBound, Int64(stride), 0)
+                    clex_matmul(0, converted + h * headStride, blockStride * 4, Int64(width), q + t * qs + h * g * d, Int64(g),
+                                Int64(d), scores + first * stride + j - range.lowerBound, Int64(stride), 0)
                 }
             }
             for r in 0..<rows {
@@ -187,33 +193,38 @@ struct DecodeAttention {
             o[d] = m
             o[d + 1] = sum.sum()
         }
-        // Values, 16 tokens at a time: the block's value rows are converted, then each row adds
-        // its weighted values, 64 columns (4 vectors) at a time in registers.
+        // Values, 16 tokens at a time, converted like the keys; each row adds its weighted
+        // values, 64 columns (4 vectors) at a time in registers.
         j = range.lowerBound
         while j < range.upperBound {
             let width = min(Self.block, range.upperBound - j)
-            cache.readValues(layer: layer, tokens: j..<(j + width), into: converted)
-            for r in 0..<rows {
-                let (lower, visible) = (max(0, start[r] - j), min(width, end[r] - j))
-                guard visible > lower else { continue }
-                let p = scores + r * stride + j - range.lowerBound
-                let o = partial + r * (d + 2)
-                let values = converted + headOffset[r]
-                var c = 0
-                while c + 64 <= d {
-                    var (a0, a1, a2, a3) = (DecodeKernels.load(o + c), DecodeKernels.load(o + c + 16),
-                                            DecodeKernels.load(o + c + 32), DecodeKernels.load(o + c + 48))
-                    for l in lower..<visible {
-                        let (x, px) = (values + l * row + c, DecodeKernels.Vector(repeating: p[l]))
-                        a0.addProduct(px, DecodeKernels.load(x)); a1.addProduct(px, DecodeKernels.load(x + 16))
-                        a2.addProduct(px, DecodeKernels.load(x + 32)); a3.addProduct(px, DecodeKernels.load(x + 48))
+            if !perHead { cache.readValues(layer: layer, tokens: j..<(j + width), into: converted) }
+            for h in 0..<kvHeads {
+                if perHead { cache.readValues(layer: layer, tokens: j..<(j + width), head: h, into: converted) }
+                let values = converted + h * headStride
+                for t in 0..<queries {
+                    for r in (t * queryHeads + h * g)..<(t * queryHeads + (h + 1) * g) {
+                        let (lower, visible) = (max(0, start[r] - j), min(width, end[r] - j))
+                        guard visible > lower else { continue }
+                        let p = scores + r * stride + j - range.lowerBound
+                        let o = partial + r * (d + 2)
+                        var c = 0
+                        while c + 64 <= d {
+                            var (a0, a1, a2, a3) = (DecodeKernels.load(o + c), DecodeKernels.load(o + c + 16),
+                                                    DecodeKernels.load(o + c + 32), DecodeKernels.load(o + c + 48))
+                            for l in lower..<visible {
+                                let (x, px) = (values + l * blockStride + c, DecodeKernels.Vector(repeating: p[l]))
+                                a0.addProduct(px, DecodeKernels.load(x)); a1.addProduct(px, DecodeKernels.load(x + 16))
+                                a2.addProduct(px, DecodeKernels.load(x + 32)); a3.addProduct(px, DecodeKernels.load(x + 48))
+                            }
+                            DecodeKernels.store(a0, o + c); DecodeKernels.store(a1, o + c + 16)
+                            DecodeKernels.store(a2, o + c + 32); DecodeKernels.store(a3, o + c + 48)
+                            c += 64
+                        }
+                        // Remaining columns (head dimensions that are not a multiple of 64).
+                        for l in lower..<visible { DecodeKernels.addScaled(o + c, p[l], values + l * blockStride + c, d - c) }
                     }
-                    DecodeKernels.store(a0, o + c); DecodeKernels.store(a1, o + c + 16)
-                    DecodeKernels.store(a2, o + c + 32); DecodeKernels.store(a3, o + c + 48)
-                    c += 64
                 }
-                // Remaining columns (head dimensions that are not a multiple of 64).
-                for l in lower..<visible { DecodeKernels.addScaled(o + c, p[l], values + l * row + c, d - c) }
             }
             j += Self.block
         }

@@ -54,7 +54,7 @@ let package = Package(
         .testTarget(name: "CLEXFormatsTests", dependencies: ["CLEXFormats"], swiftSettings: kernelFlags),
         .testTarget(name: "CLEXTokenizerTests", dependencies: ["CLEXTokenizer"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CLEXCommandLineTests", dependencies: ["CLEXCommandLine", "CLEXModel", "CLEXTensor"]),
+        .testTarget(name: "CLEXCommandLineTests", dependencies: ["CLEXCommandLine", "CLEXBench", "CLEXModel", "CLEXTensor"]),
         .testTarget(name: "CLEXServerTests", dependencies: ["CLEXServer", "CLEXModel", "CLEXTokenizer", "CLEXTensor", "CLEXFuzz"]),
         .testTarget(name: "CLEXFuzzTests", dependencies: ["CLEXFuzz", "CLEXFormats", "CLEXModel", "CLEXTokenizer", "CLEXTensor"]),
     ]

@@ -32,9 +32,25 @@ public struct Timing: Sendable {
     }
 }
 
-/// Peak resident set size of this process so far, in bytes (Linux `ru_maxrss` is in KiB).
+/// Peak resident set size of this process so far (since the last `resetPeakResidentBytes`), in
+/// bytes: Linux's `VmHWM`, or `ru_maxrss` where /proc is missing.
 public func peakResidentBytes() -> Int {
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+       let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+       let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
+        return kib * 1024
+    }
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return usage.ru_maxrss * 1024
+}
+
+/// Starts `peakResidentBytes` again from the current resident set (Linux `clear_refs` 5), so that
+/// memory a benchmark allocated for its baselines and freed is not counted; false where that is
+/// not possible (the peak then keeps counting from the process start).
+@discardableResult
+public func resetPeakResidentBytes() -> Bool {
+    guard let file = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+    defer { try? file.close() }
+    return (try? file.write(contentsOf: Data("5".utf8))) != nil
 }

@@ -82,6 +82,20 @@ struct FastInferenceTests {
         try Self.checkPieces(tinyModel(), tokens, pieces: [530, 1, 3, 1, 8, 57])
     }
 
+    /// Rows of 20 kv heads × 64 (1280 floats: 80 KB for 16 tokens, over the decode attention's
+    /// 64 KB limit for whole rows) are converted one kv head at a time; grouped queries (2 per kv
+    /// head) over 70 keys in two slices.
+    @Test("decoding with rows wide enough to be read one kv head at a time matches")
+    func wideRows() throws {
+        let c = LlamaConfiguration(vocabularySize: 61, hiddenSize: 2560, intermediateSize: 64, layerCount: 1, headCount: 40,
+                                   keyValueHeadCount: 20, rmsNormEpsilon: 1e-5, ropeTheta: 10000, maxPositionEmbeddings: 128)
+        var p = LlamaParameters(randomFor: c, seed: 5)
+        for slot in CheckpointNames.slots(layers: c.layerCount, tied: false) where p[slot]!.tensor.rank == 2 {
+            p[slot] = Weight(Ops.scale(p[slot]!.tensor, 4))
+        }
+        try Self.checkPieces(LlamaModel(configuration: c, parameters: p), Self.tokens(70), pieces: [40, 1, 3, 1, 25])
+    }
+
     @Test("ALiBi (no RoPE) matches on both paths")
     func alibi() throws {
         let slopes = Ops.alibiSlopes(heads: 6)

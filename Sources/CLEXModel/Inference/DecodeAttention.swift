@@ -38,13 +38,12 @@ enum DecodeKernels {
 /// o = Σ_c e^(m_c − M)·o_c / Σ_c e^(m_c − M)·l_c with M = max_c m_c.
 ///
 /// The cache holds keys un-rotated in any element type: a slice is read 16 tokens at a time,
-/// one kv head at a time, converted to Float32 in a [16, D] buffer that stays in L1, and its keys
-/// rotated with the current rotation (`RotationTable`) there; the query heads of a group then
-/// reuse the buffer. Values are converted the same way. So the cache is read from memory once
-/// per step, in its stored size, whatever the group size. (Converting every kv head of the 16
-/// tokens at once, as before, wrote a 256 KB block per step on LLaMA-2-7B's 32 heads of 128 and
-/// left decoding at depth 2048 about 20 % slower.) Where a head is not a whole number of the
-/// cache type's blocks, whole token rows are converted instead.
+/// converted to Float32 in a small buffer and its keys rotated with the current rotation
+/// (`RotationTable`) there; the query heads of a group then reuse the buffer. Values are converted
+/// the same way. So the cache is read from memory once per step, in its stored size, whatever the
+/// group size. The buffer holds the 16 tokens' whole rows (every kv head) while that is at most
+/// `rowBlockBytes`, else one kv head at a time ([16, D]; the head must be a whole number of the
+/// cache type's blocks).
 struct DecodeAttention {
     let queries: Int, keys: Int, queryHeads: Int, kvHeads: Int, headDim: Int
     let scale: Float
@@ -53,6 +52,13 @@ struct DecodeAttention {
 
     /// Tokens converted at a time.
     static let block = 16
+
+    /// Largest block of whole token rows converted at once (Float32 bytes); wider rows are
+    /// converted one kv head at a time. Measured at depth 2048 on the Zen 5 EPYC, attention's
+    /// share of a decoding step: whole rows are faster at 12 KB (SmolLM2-135M: 4.0–6.4 ms against
+    /// 6.0–7.2 by heads) and 16 KB (TinyLlama-1.1B: 6.8 against 8.4–9.3), heads at 256 KB
+    /// (LLaMA-2-7B's 32 heads of 128: whole rows wrote the block to L2 and took ~20 % longer).
+    static let rowBlockBytes = 64 * 1024
 
     /// Keys each query sees, itself included (a sliding window), or nil for all earlier keys.
     let window: Int?
@@ -121,12 +127,11 @@ struct DecodeAttention {
             start.append(keyStart(ti))
             end.append(keyEnd(ti))
         }
-        // Scores, 16 keys at a time: the block's keys are converted and rotated one kv head at a
-        // time (a [16, D] block that stays in L1; whole token rows where a head is not a whole
-        // number of the cache type's blocks), then the rows of each (token, kv head) are
-        // multiplied by them with the C kernel that multiplies weight rows by activations
-        // (`clex_matmul`, Float32: here 16 key rows by g queries).
-        let perHead = cache.readsHeadsSeparately
+        // Scores, 16 keys at a time: the block's keys are converted and rotated (whole token rows,
+        // or one kv head at a time when rows are wider than `rowBlockBytes`), then the rows of
+        // each (token, kv head) are multiplied by them with the C kernel that multiplies weight
+        // rows by activations (`clex_matmul`, Float32: here 16 key rows by g queries).
+        let perHead = cache.readsHeadsSeparately && Self.block * row * 4 > Self.rowBlockBytes
         let (blockStride, headStride) = perHead ? (d, 0) : (row, d)
         var j = range.lowerBound
         while j < range.upperBound {

@@ -62,12 +62,11 @@ public struct InferenceBenchmark {
         report.copyGBPerSecond = copyRate
         progress(.init(kind: "baseline", what: "parallel copy 64 MB", milliseconds: copyTiming.median * 1e3,
                        rate: copyRate, unit: "GB/s", ratio: nil, note: nil))
-        var gemmRates: [Int: Double] = [:]
-        for n in prefillLengths where gemmRates[n] == nil {
+        let gemmRates = prefillLengths.map { n in
             let (gemmTiming, gemmRate) = Baselines.sgemmRate(m: n, n: c.intermediateSize, k: c.hiddenSize, minSeconds: minSeconds)
-            gemmRates[n] = gemmRate
             progress(.init(kind: "baseline", what: "cblas_sgemm \(n)×\(c.intermediateSize)×\(c.hiddenSize)",
                            milliseconds: gemmTiming.median * 1e3, rate: gemmRate, unit: "GFLOP/s", ratio: nil, note: nil))
+            return gemmRate
         }
         let baselinesCounted = !resetPeakResidentBytes()
 
@@ -76,8 +75,7 @@ public struct InferenceBenchmark {
         _ = try warm.feed(Array(tokens[0..<64]), logits: .last)
         for t in tokens[64..<72] { _ = try warm.feed([t], logits: .last) }
 
-        for n in prefillLengths {
-            let gemmRate = gemmRates[n]!
+        for (n, gemmRate) in zip(prefillLengths, gemmRates) {
             let shape = "\(n)×\(c.intermediateSize)×\(c.hiddenSize)"
             let prompt = Array(tokens[0..<n])
             // A prefill of a second or more runs once after its warm-up; shorter ones for minSeconds.

@@ -37,7 +37,7 @@ public struct Timing: Sendable {
 public func peakResidentBytes() -> Int {
     if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-       let kib = Int(line.split(separator: " ").dropFirst().first ?? "") {
+       let kib = Int(line.split(whereSeparator: \.isWhitespace).dropFirst().first ?? "") {
         return kib * 1024
     }
     var usage = rusage()

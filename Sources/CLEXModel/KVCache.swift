@@ -144,20 +144,23 @@ public final class KVCache {
     /// `readsHeadsSeparately`): a small block that stays in L1 while a reader uses it.
     func readKeys(layer: Int, tokens: Range<Int>, head: Int, into destination: UnsafeMutablePointer<Float>,
                   rotation: RotationTable?) {
-        let d = headDimension
-        let (convert, blocks) = (types.key.dequantizer, d / types.key.blockSize)
-        let source = UnsafeRawPointer(keyRows(layer)) + head * (keyRowBytes / keyValueHeads)
-        for (i, token) in tokens.enumerated() { convert(source + token * keyRowBytes, destination + i * d, blocks) }
-        rotation?.rotate(destination, tokens: tokens, heads: 1, dimension: d)
+        readHead(head, of: keyRows(layer), rowBytes: keyRowBytes, type: types.key, tokens: tokens, into: destination)
+        rotation?.rotate(destination, tokens: tokens, heads: 1, dimension: headDimension)
     }
 
     /// The values of kv head `head` for `tokens` in `layer` as Float32 rows [tokens.count, D] at
     /// `destination` (needs `readsHeadsSeparately`).
     func readValues(layer: Int, tokens: Range<Int>, head: Int, into destination: UnsafeMutablePointer<Float>) {
-        let d = headDimension
-        let (convert, blocks) = (types.value.dequantizer, d / types.value.blockSize)
-        let source = UnsafeRawPointer(valueRows(layer)) + head * (valueRowBytes / keyValueHeads)
-        for (i, token) in tokens.enumerated() { convert(source + token * valueRowBytes, destination + i * d, blocks) }
+        readHead(head, of: valueRows(layer), rowBytes: valueRowBytes, type: types.value, tokens: tokens, into: destination)
+    }
+
+    /// Converts kv head `head`'s part of the token rows `tokens` (stored as `type`, `rowBytes`
+    /// apart from `rows`) into [tokens.count, D] floats.
+    private func readHead(_ head: Int, of rows: UnsafeMutableRawPointer, rowBytes: Int, type: ElementType, tokens: Range<Int>,
+                          into destination: UnsafeMutablePointer<Float>) {
+        let (d, convert) = (headDimension, type.dequantizer)
+        let source = UnsafeRawPointer(rows) + head * (rowBytes / keyValueHeads)
+        for (i, token) in tokens.enumerated() { convert(source + token * rowBytes, destination + i * d, d / type.blockSize) }
     }
 
     /// The values of `tokens` in `layer` as Float32 rows [tokens.count, Hkv·D] at `destination`.
